@@ -1,0 +1,253 @@
+"""What a node type is: its editor definition, how its inputs fire, its exporter and its template.
+
+One `NodeType` per workflow `type` key. From it dnne derives the ComfyUI V1 editor definition
+(`/object_info`, `NODE_CLASS_MAPPINGS`), validates workflow nodes, and generates the node's class in runner.py.
+
+Conventions (ComfyUI V1):
+* `inputs` are listed in INPUT_TYPES order: all required inputs first, then optional ones. An input whose type is
+  INT / FLOAT / STRING / BOOLEAN / COMBO is a *widget* (its value is stored in `widgets_values`, in this order);
+  any other type is a *socket* fed by a link.
+* `outputs` are listed in slot order.
+
+Runtime firing modes (how the generated node consumes an input; see dnne/runtime):
+* CONSUME: one item per firing, FIFO (default for data flowing every step).
+* STICKY:  a value that arrives once and is reused for every later firing (datasets, models, optimizers, handles);
+           a newer value replaces the old one.
+* TRIGGER: a SYNC-style signal, consumed one per firing when connected; never waited on when unconnected.
+* ANY:     the node fires once per item arriving on any of its ANY inputs, in arrival order (OR router).
+An unconnected optional input is never waited on; the node sees None (or the widget value).
+"""
+
+from __future__ import annotations
+
+import enum
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable, Mapping, Protocol, Sequence
+
+if TYPE_CHECKING:
+    from dnne.workflow.model import Graph, GraphNode
+
+WIDGET_TYPES = frozenset({"INT", "FLOAT", "STRING", "BOOLEAN", "COMBO"})
+WILDCARD = "*"
+
+
+class InputMode(str, enum.Enum):
+    CONSUME = "consume"
+    STICKY = "sticky"
+    TRIGGER = "trigger"
+    ANY = "any"
+
+
+@dataclass(frozen=True)
+class InputSpec:
+    """One entry of INPUT_TYPES. `type` is a socket type (TENSOR, MODEL, SYNC, …) or a widget type."""
+
+    name: str
+    type: str
+    required: bool = True
+    mode: InputMode = InputMode.CONSUME
+    default: Any = None
+    min: float | int | None = None
+    max: float | int | None = None
+    step: float | int | None = None
+    options: tuple[str, ...] = ()  # COMBO choices
+    multiline: bool = False
+    tooltip: str = ""
+    control_after_generate: bool = False  # frontend stores an extra value after this INT widget
+    aliases: tuple[str, ...] = ()  # legacy input names accepted with a warning (e.g. "network_output")
+
+    @property
+    def is_widget(self) -> bool:
+        return self.type in WIDGET_TYPES
+
+    @property
+    def has_control_widget(self) -> bool:
+        """ComfyUI's frontend adds `control_after_generate` after INT inputs flagged so, or named seed/noise_seed."""
+        return self.type == "INT" and (self.control_after_generate or self.name in ("seed", "noise_seed"))
+
+    def object_info(self) -> list:
+        """The `[TYPE, {options}]` pair of /object_info for this input."""
+        if self.type == "COMBO":
+            opts: dict[str, Any] = {"default": self.default} if self.default is not None else {}
+            if self.tooltip:
+                opts["tooltip"] = self.tooltip
+            return [list(self.options), opts] if opts else [list(self.options)]
+        opts = {}
+        if self.is_widget:
+            if self.default is not None:
+                opts["default"] = self.default
+            for key in ("min", "max", "step"):
+                value = getattr(self, key)
+                if value is not None:
+                    opts[key] = value
+            if self.multiline:
+                opts["multiline"] = True
+            if self.control_after_generate:
+                opts["control_after_generate"] = True
+        if self.tooltip:
+            opts["tooltip"] = self.tooltip
+        return [self.type, opts] if opts else [self.type]
+
+
+@dataclass(frozen=True)
+class OutputSpec:
+    name: str
+    type: str
+    tooltip: str = ""
+    seed: bool = False  # the runtime emits one initial token on this output at start (starts a loop)
+
+
+@dataclass(frozen=True)
+class NodeExport:
+    """What an exporter returns for one workflow node.
+
+    params:   JSON-safe keyword arguments of the generated class's constructor; they go to config.json (editable).
+    absorbs:  ids of other workflow nodes folded into this one (e.g. the LinearLayer chain of a Network); those
+              nodes and every link touching them are dropped from the exported graph.
+    """
+
+    params: dict[str, Any] = field(default_factory=dict)
+    absorbs: tuple[str, ...] = ()
+
+
+class ExportContext(Protocol):
+    """What an exporter may look at besides its own node: the whole (validated) graph, read-only."""
+
+    graph: "Graph"
+
+    def warn(self, code: str, message: str, **where: Any) -> None: ...
+    def error(self, code: str, message: str, **where: Any) -> None: ...
+
+
+Exporter = Callable[["GraphNode", ExportContext], NodeExport]
+
+
+def default_exporter(node: "GraphNode", ctx: ExportContext) -> NodeExport:
+    """Widget values become constructor parameters, unchanged."""
+    return NodeExport(params=dict(node.widgets))
+
+
+@dataclass(frozen=True)
+class NodeType:
+    """A node type, declared once: editor definition + firing modes + exporter + template.
+
+    template: path of the Jinja template that renders this type's class in runner.py, relative to `template_dir`
+              (the folder of the module that declares the type). The template receives `class_name` (an
+              identifier) and `type_vars` (from `type_vars`, trusted values computed by the exporter's module).
+    requirements: pip requirement lines the exported program needs for this node (beyond torch and numpy).
+    legacy_types: old type keys that map to this type (loaded with W_LEGACY_TYPE).
+    """
+
+    key: str
+    display_name: str
+    category: str
+    inputs: tuple[InputSpec, ...]
+    outputs: tuple[OutputSpec, ...]
+    template: str
+    template_dir: Path
+    exporter: Exporter = default_exporter
+    description: str = ""
+    output_node: bool = False
+    is_sink: bool = False  # a terminal node: a graph needs at least one (TrainingStep, EpochTracker, PPOTrainer, …)
+    requirements: tuple[str, ...] = ()
+    legacy_types: tuple[str, ...] = ()
+    type_vars: Callable[[Sequence["GraphNode"]], Mapping[str, Any]] | None = None
+    python_module: str = "custom_nodes.dnne"
+
+    # -- lookups -------------------------------------------------------------------------------------------
+    def input(self, name: str) -> InputSpec | None:
+        for spec in self.inputs:
+            if spec.name == name or name in spec.aliases:
+                return spec
+        return None
+
+    def output(self, name: str) -> OutputSpec | None:
+        for spec in self.outputs:
+            if spec.name == name:
+                return spec
+        return None
+
+    @property
+    def widgets(self) -> tuple[InputSpec, ...]:
+        return tuple(i for i in self.inputs if i.is_widget)
+
+    @property
+    def sockets(self) -> tuple[InputSpec, ...]:
+        return tuple(i for i in self.inputs if not i.is_widget)
+
+    @property
+    def template_path(self) -> Path:
+        return self.template_dir / self.template
+
+    # -- editor definition -------------------------------------------------------------------------------
+    def object_info(self) -> dict[str, Any]:
+        """This type's entry of ComfyUI's `/api/object_info`."""
+        required = {i.name: i.object_info() for i in self.inputs if i.required}
+        optional = {i.name: i.object_info() for i in self.inputs if not i.required}
+        info: dict[str, Any] = {
+            "input": {"required": required} | ({"optional": optional} if optional else {}),
+            "input_order": {"required": list(required)} | ({"optional": list(optional)} if optional else {}),
+            "output": [o.type for o in self.outputs],
+            "output_is_list": [False for _ in self.outputs],
+            "output_name": [o.name for o in self.outputs],
+            "output_tooltips": [o.tooltip for o in self.outputs],
+            "name": self.key,
+            "display_name": self.display_name,
+            "description": self.description,
+            "python_module": self.python_module,
+            "category": self.category,
+            "output_node": self.output_node,
+        }
+        return info
+
+
+def widget(name: str, type: str, default: Any, *, required: bool = True, **opts: Any) -> InputSpec:
+    """Shorthand for a widget input."""
+    return InputSpec(name=name, type=type, required=required, default=default, **opts)
+
+
+def combo(name: str, options: Sequence[str], default: str, *, required: bool = True, **opts: Any) -> InputSpec:
+    return InputSpec(name=name, type="COMBO", required=required, default=default, options=tuple(options), **opts)
+
+
+def socket(name: str, type: str, *, required: bool = True, mode: InputMode = InputMode.CONSUME, **opts: Any) -> InputSpec:
+    return InputSpec(name=name, type=type, required=required, mode=mode, **opts)
+
+
+def check_widget_value(spec: InputSpec, value: Any) -> str | None:
+    """Return None when `value` is valid for widget `spec`, else a short 'expected …' text."""
+    kind = spec.type
+    if kind == "BOOLEAN":
+        return None if isinstance(value, bool) else "a boolean (true/false)"
+    if kind == "INT":
+        if isinstance(value, bool) or not isinstance(value, int):
+            return "an integer"
+        if abs(value) > 10**18:
+            return "an integer of at most 18 digits"
+    elif kind == "FLOAT":
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            return "a number"
+        if not math.isfinite(value):
+            return "a finite number"
+    elif kind == "STRING":
+        return None if isinstance(value, str) else "a string"
+    elif kind == "COMBO":
+        if value not in spec.options:
+            return "one of " + ", ".join(repr(o) for o in spec.options[:12]) + (" …" if len(spec.options) > 12 else "")
+        return None
+    if spec.min is not None and value < spec.min:
+        return f"a value ≥ {spec.min}"
+    if spec.max is not None and value > spec.max:
+        return f"a value ≤ {spec.max}"
+    return None
+
+
+def types_compatible(output_type: str, input_type: str) -> bool:
+    """ComfyUI's rule: equal types, or either side is the wildcard `*`; comma-separated unions allowed."""
+    if WILDCARD in (output_type, input_type):
+        return True
+    outs = {t.strip() for t in output_type.split(",")}
+    ins = {t.strip() for t in input_type.split(",")}
+    return bool(outs & ins)
