@@ -16,6 +16,11 @@ Runtime firing modes (how the generated node consumes an input; see dnne/runtime
 * TRIGGER: a SYNC-style signal, consumed one per firing when connected; never waited on when unconnected.
 * ANY:     the node fires once per item arriving on any of its ANY inputs, in arrival order (OR router).
 An unconnected optional input is never waited on; the node sees None (or the widget value).
+
+Loops: a cycle in the graph can start only if one of its edges leaves an output declared `seed=True` (the node emits
+one token there at start, e.g. TrainingStep.ready) or enters an input declared `primed=True` (holds one token at
+start, e.g. IsaacGymStep.trigger), or enters an ANY input of a node that also has an ANY input fed from outside the
+cycle (OR router). Any other cycle can only deadlock and is an export-time error.
 """
 
 from __future__ import annotations
@@ -57,6 +62,7 @@ class InputSpec:
     tooltip: str = ""
     control_after_generate: bool = False  # frontend stores an extra value after this INT widget
     aliases: tuple[str, ...] = ()  # legacy input names accepted with a warning (e.g. "network_output")
+    primed: bool = False  # the runtime puts one token into this input at start when connected (starts a loop)
 
     @property
     def is_widget(self) -> bool:
