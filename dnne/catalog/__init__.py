@@ -3,4 +3,13 @@
 from dnne.catalog.registry import Catalog, default_catalog, load_catalog
 from dnne.catalog.spec import InputMode, InputSpec, NodeExport, NodeType, OutputSpec
 
-__all__ = ["Catalog", "InputMode", "InputSpec", "NodeExport", "NodeType", "OutputSpec", "default_catalog", "load_catalog"]
+__all__ = [
+    "Catalog",
+    "InputMode",
+    "InputSpec",
+    "NodeExport",
+    "NodeType",
+    "OutputSpec",
+    "default_catalog",
+    "load_catalog",
+]

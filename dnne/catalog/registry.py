@@ -13,7 +13,13 @@ from typing import Iterable, Iterator
 from dnne.catalog.spec import InputMode, NodeType
 from dnne.errors import CatalogError
 
-BUILTIN_PACKS = ("dnne.catalog.data", "dnne.catalog.ml", "dnne.catalog.robotics", "dnne.catalog.rl", "dnne.catalog.utils")
+BUILTIN_PACKS = (
+    "dnne.catalog.data",
+    "dnne.catalog.ml",
+    "dnne.catalog.robotics",
+    "dnne.catalog.rl",
+    "dnne.catalog.utils",
+)
 ENTRY_POINT_GROUP = "dnne.nodes"
 
 

@@ -218,7 +218,9 @@ def combo(name: str, options: Sequence[str], default: str, *, required: bool = T
     return InputSpec(name=name, type="COMBO", required=required, default=default, options=tuple(options), **opts)
 
 
-def socket(name: str, type: str, *, required: bool = True, mode: InputMode = InputMode.CONSUME, **opts: Any) -> InputSpec:
+def socket(
+    name: str, type: str, *, required: bool = True, mode: InputMode = InputMode.CONSUME, **opts: Any
+) -> InputSpec:
     return InputSpec(name=name, type=type, required=required, mode=mode, **opts)
 
 

@@ -8,8 +8,9 @@ bypassed/muted nodes are gone. Nothing here is trusted to be code: every string 
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any, Iterator
+from typing import Any
 
 from dnne.catalog.spec import NodeType
 
@@ -70,4 +71,6 @@ class Graph:
         return self.nodes[edge.src] if edge else None
 
     def consumers(self, node_id: str, output_name: str) -> list[tuple[GraphNode, str]]:
-        return [(self.nodes[e.dst], e.dst_input) for e in self.edges if e.src == node_id and e.src_output == output_name]
+        return [
+            (self.nodes[e.dst], e.dst_input) for e in self.edges if e.src == node_id and e.src_output == output_name
+        ]

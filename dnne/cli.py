@@ -1,0 +1,259 @@
+"""The `dnne` command line: export, validate, nodes, run (and serve when the editor extra is present).
+
+Exit codes: 0 ok (warnings allowed), 1 invalid workflow or stale export (--check), 2 usage or internal error.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import traceback
+from pathlib import Path
+from typing import Any, Optional
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+import dnne
+from dnne.errors import Diagnostic, DiagnosticError, DnneError
+
+EXIT_OK, EXIT_INVALID, EXIT_ERROR = 0, 1, 2
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    help="Turn node-graph workflows (ComfyUI JSON) into standalone Python programs.",
+)
+_state = {"verbose": False}
+
+
+def _err() -> Console:
+    return Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+def _print_json(data: Any) -> None:
+    sys.stdout.write(json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n")
+
+
+def _print_diagnostics(diagnostics: list[Diagnostic]) -> None:
+    console = _err()
+    for diag in sorted(diagnostics, key=Diagnostic.sort_key):
+        colour = "red" if diag.is_error else "yellow"
+        head, _, rest = diag.format().partition("\n")
+        console.print(f"[{colour}]{escape(head)}[/{colour}]" + ("\n" + escape(rest) if rest else ""))
+    errors = sum(d.is_error for d in diagnostics)
+    warnings = len(diagnostics) - errors
+    if diagnostics:
+        console.print(f"{errors} error(s), {warnings} warning(s)")
+
+
+def _fail(exc: BaseException, as_json: bool) -> typer.Exit:
+    """Report an error and return the Exit to raise (1 for an invalid workflow, 2 otherwise)."""
+    from dnne.codegen.validate import node_errors_report
+
+    if isinstance(exc, DiagnosticError):
+        if as_json:
+            _print_json(node_errors_report(exc.diagnostics, strict=True))
+        else:
+            _print_diagnostics(exc.diagnostics)
+        return typer.Exit(EXIT_INVALID)
+    internal = not isinstance(exc, DnneError)
+    message = f"{type(exc).__name__}: {exc}" if internal else str(exc)
+    if as_json:
+        _print_json({"ok": False, "error": {"type": "internal_error" if internal else "error", "message": message}})
+    console = _err()
+    if _state["verbose"]:
+        console.print(escape("".join(traceback.format_exception(exc))), end="")
+    if not as_json:
+        console.print(("[red]internal error:[/red] " if internal else "[red]error:[/red] ") + escape(message))
+        if internal and not _state["verbose"]:
+            console.print("Run with --verbose to see the full traceback.")
+    return typer.Exit(EXIT_ERROR)
+
+
+def _workflow_path(path: Path) -> Path:
+    if not path.is_file():
+        raise typer.BadParameter(f"workflow file {str(path)!r} does not exist or is not a file", param_hint="WORKFLOW")
+    return path
+
+
+def _version(value: bool) -> None:
+    if value:
+        sys.stdout.write(f"dnne {dnne.__version__}\n")
+        raise typer.Exit(EXIT_OK)
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Print the version."),
+    verbose: bool = typer.Option(False, "--verbose", "-v", help="Full tracebacks on internal errors."),
+) -> None:
+    _state["verbose"] = verbose
+
+
+@app.command("export")
+def export_cmd(
+    workflow: Path = typer.Argument(..., help="Workflow JSON file (UI or API format)."),
+    out: Optional[Path] = typer.Option(None, "-o", "--out", help="Output folder [default: exports/<workflow name>]."),
+    strict: bool = typer.Option(False, "--strict", help="Treat warnings as errors."),
+    as_json: bool = typer.Option(False, "--json", help="Print the result as JSON on stdout."),
+    check: bool = typer.Option(False, "--check", help="Write nothing; exit 1 if the existing export is stale."),
+) -> None:
+    """Export WORKFLOW to a folder with runner.py, config.json, requirements.txt, README.md and dnne_runtime/."""
+    from dnne.codegen.export import build_workflow, export_workflow
+    from dnne.codegen.writer import default_out_dir, read_tree
+
+    path = _workflow_path(workflow)
+    try:
+        if check:
+            result = build_workflow(path, strict=strict)
+            target = out if out is not None else default_out_dir(result.workflow_name)
+            stale = _stale_files(result.contents, read_tree(target) if target.is_dir() else {})
+            if as_json:
+                _print_json({"ok": not stale, "out_dir": str(target), "stale": stale})
+            else:
+                _print_diagnostics(result.diagnostics)
+                if stale:
+                    _err().print(
+                        f"[red]{escape(str(target))} is stale[/red] ({len(stale)} file(s) differ: "
+                        + escape(", ".join(stale[:10]))
+                        + (" …" if len(stale) > 10 else "")
+                        + f"); run `dnne export {escape(str(workflow))} -o {escape(str(target))}`"
+                    )
+                else:
+                    _err().print(f"{escape(str(target))} is up to date")
+            raise typer.Exit(EXIT_INVALID if stale else EXIT_OK)
+        result = export_workflow(path, out, strict=strict)
+    except typer.Exit:
+        raise
+    except Exception as exc:
+        raise _fail(exc, as_json) from None
+    if as_json:
+        _print_json(
+            {
+                "ok": True,
+                "out_dir": str(result.out_dir),
+                "files": result.files,
+                "graph_hash": result.graph_hash,
+                "diagnostics": [d.to_json() for d in result.diagnostics],
+            }
+        )
+    else:
+        _print_diagnostics(result.diagnostics)
+        _err().print(f"exported to {escape(str(result.out_dir))} ({len(result.files)} files)")
+
+
+def _stale_files(expected: dict[str, bytes], actual: dict[str, bytes]) -> list[str]:
+    return sorted(p for p in set(expected) | set(actual) if expected.get(p) != actual.get(p))
+
+
+@app.command("validate")
+def validate_cmd(
+    workflow: Path = typer.Argument(..., help="Workflow JSON file."),
+    as_json: bool = typer.Option(False, "--json", help="ComfyUI node_errors JSON on stdout."),
+    strict: bool = typer.Option(False, "--strict", help="Treat warnings as errors."),
+) -> None:
+    """Check WORKFLOW without writing anything; exit 1 if it cannot be exported."""
+    from dnne.codegen.validate import is_failure, node_errors_report, validate_workflow
+
+    path = _workflow_path(workflow)
+    try:
+        diagnostics = validate_workflow(path, strict=strict)
+    except Exception as exc:
+        raise _fail(exc, as_json) from None
+    failed = is_failure(diagnostics, strict)
+    if as_json:
+        _print_json(node_errors_report(diagnostics, strict=strict))
+    else:
+        _print_diagnostics(diagnostics)
+        if not failed:
+            _err().print("workflow is valid")
+    raise typer.Exit(EXIT_INVALID if failed else EXIT_OK)
+
+
+@app.command("nodes")
+def nodes_cmd(as_json: bool = typer.Option(False, "--json", help="The /api/object_info document on stdout.")) -> None:
+    """List the node types dnne knows."""
+    from dnne.catalog.registry import default_catalog
+
+    try:
+        catalog = default_catalog()
+    except Exception as exc:
+        raise _fail(exc, as_json) from None
+    if as_json:
+        _print_json(catalog.object_info())
+        return
+    table = Table("type", "display name", "category", "inputs", "outputs")
+    for node_type in catalog:
+        table.add_row(
+            escape(node_type.key),
+            escape(node_type.display_name),
+            escape(node_type.category),
+            escape(", ".join(i.name for i in node_type.inputs)),
+            escape(", ".join(o.name for o in node_type.outputs)),
+        )
+    Console(highlight=False).print(table)
+
+
+@app.command(
+    "run",
+    context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
+)
+def run_cmd(
+    workflow: Path = typer.Argument(..., help="Workflow JSON file."),
+    runner_args: Optional[list[str]] = typer.Argument(None, help="Arguments for runner.py (after --)."),
+    out: Optional[Path] = typer.Option(None, "-o", "--out", help="Keep the export in this folder."),
+    strict: bool = typer.Option(False, "--strict", help="Treat warnings as errors."),
+) -> None:
+    """Export WORKFLOW (to a temp folder unless -o) and run it with this Python: `dnne run wf.json -- --epochs 1`."""
+    from dnne.codegen.export import export_workflow
+
+    path = _workflow_path(workflow)
+    tmp = None if out is not None else Path(tempfile.mkdtemp(prefix="dnne-run-"))
+    try:
+        try:
+            result = export_workflow(path, out if out is not None else tmp / "export", strict=strict)
+        except Exception as exc:
+            raise _fail(exc, False) from None
+        _print_diagnostics(result.diagnostics)
+        code = _run_child([sys.executable, str(Path(result.out_dir) / "runner.py"), *(runner_args or [])])
+    finally:
+        if tmp is not None:
+            shutil.rmtree(tmp, ignore_errors=True)
+    raise typer.Exit(code)
+
+
+def _run_child(argv: list[str]) -> int:
+    """Run the exported program; Ctrl-C reaches it directly (same process group), we only wait for its exit code."""
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        child = subprocess.Popen(argv, env=os.environ.copy())
+        returncode = child.wait()
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    return 128 - returncode if returncode < 0 else returncode
+
+
+def _register_serve() -> None:
+    if any(c.name == "serve" for c in app.registered_commands):
+        return
+    if importlib.util.find_spec("dnne.server") is None or importlib.util.find_spec("dnne.server.cli") is None:
+        return
+    from dnne.server.cli import serve
+
+    app.command("serve")(serve)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point of the `dnne` script and `python -m dnne`."""
+    _register_serve()
+    app(args=argv, prog_name="dnne")

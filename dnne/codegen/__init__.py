@@ -1,0 +1,1 @@
+"""Code generation: identifiers, literals, Jinja rendering, ruff formatting and the export pipeline."""

@@ -1,0 +1,296 @@
+"""The export pipeline: workflow → exporters → folded graph → analysis → runner.py + config → export folder."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import dnne
+from dnne.catalog.spec import NodeExport
+from dnne.codegen.checks import check_classes, check_safety, parse_and_compile
+from dnne.codegen.format import format_code, lint_code
+from dnne.codegen.literals import UnsafeLiteralError, py_literal
+from dnne.codegen.module import Instance, render_classes, runner_source
+from dnne.codegen.names import Namespace
+from dnne.codegen.render import render, trusted
+from dnne.codegen.writer import ExportError, default_out_dir, runtime_files, write_tree
+from dnne.errors import Diagnostic, DiagnosticError, Diagnostics, DnneError, _node_sort_key
+from dnne.workflow.model import Graph, GraphNode
+
+BASE_REQUIREMENTS = ("torch>=2.6,<3", "numpy>=1.24", "safetensors>=0.4")
+
+
+@dataclass
+class ExportResult:
+    out_dir: Path | None  # None for an in-memory build
+    files: list[str]  # relative posix paths, sorted
+    diagnostics: list[Diagnostic]  # warnings (errors raise DiagnosticError)
+    graph_hash: str = ""
+    workflow_name: str = ""
+    contents: dict[str, bytes] = field(default_factory=dict, repr=False)
+    timings: dict[str, float] = field(default_factory=dict, repr=False)  # seconds per phase (ruff_* = ruff)
+
+
+class _Context:
+    """The `ExportContext` given to exporters: the graph, read-only, and a diagnostics sink."""
+
+    def __init__(self, graph: Graph, diagnostics: Diagnostics):
+        self.graph = graph
+        self._diagnostics = diagnostics
+        self.node: GraphNode | None = None
+
+    def _where(self, where: dict[str, Any]) -> dict[str, Any]:
+        base = self.node.where() if self.node is not None and "node_id" not in where else {}
+        return base | where
+
+    def warn(self, code: str, message: str, **where: Any) -> None:
+        self._diagnostics.add(code if code.startswith("W_") else "W_" + code, message, **self._where(where))
+
+    def error(self, code: str, message: str, **where: Any) -> None:
+        self._diagnostics.add(code if code.startswith("E_") else "E_" + code, message, **self._where(where))
+
+
+def export_workflow(
+    source: Any,
+    out_dir: Path | str | None = None,
+    *,
+    catalog: Any = None,
+    strict: bool = False,
+    name: str | None = None,
+) -> ExportResult:
+    """Load, validate and export a workflow (path, bytes, JSON text or dict). Raises `DiagnosticError` if invalid."""
+    result = build_workflow(source, catalog=catalog, strict=strict, name=name)
+    return _write(result, out_dir)
+
+
+def build_workflow(source: Any, *, catalog: Any = None, strict: bool = False, name: str | None = None) -> ExportResult:
+    """Like `export_workflow`, in memory only (`result.contents`)."""
+    from dnne.workflow.load import load_workflow
+
+    loaded = load_workflow(source, catalog, strict=strict, name=name)
+    diags = list(loaded.diagnostics)
+    if loaded.graph is None or any(d.is_error for d in diags) or (strict and diags):
+        raise DiagnosticError(sorted(diags, key=Diagnostic.sort_key))
+    return build_export(loaded.graph, strict=strict, diagnostics=diags)
+
+
+def export_graph(
+    graph: Graph, out_dir: Path | str | None = None, *, strict: bool = False, diagnostics: Sequence[Diagnostic] = ()
+) -> ExportResult:
+    """Export a validated graph into `out_dir` (default `exports/<name>/`); writes nothing on error."""
+    return _write(build_export(graph, strict=strict, diagnostics=diagnostics), out_dir)
+
+
+def _write(result: ExportResult, out_dir: Path | str | None) -> ExportResult:
+    target = Path(out_dir) if out_dir is not None else default_out_dir(result.workflow_name)
+    write_tree(result.contents, target)
+    result.out_dir = target
+    return result
+
+
+def build_export(graph: Graph, *, strict: bool = False, diagnostics: Sequence[Diagnostic] = ()) -> ExportResult:
+    """Everything `export_graph` writes, in memory (relative path → bytes)."""
+    from dnne.graph.analysis import analyze
+
+    timings: dict[str, float] = {}
+    start = time.perf_counter()
+    diags = Diagnostics(list(diagnostics))
+    params, folded = run_exporters(graph, diags)
+    diags.raise_if_errors()
+    timings["exporters"] = _lap(start)
+    analysis = analyze(folded)
+    diags.extend(analysis.diagnostics)
+    diags.raise_if_errors(strict=strict)
+    order = [node_id for node_id in analysis.order if node_id in folded.nodes]
+    timings["analysis"] = _lap(start, timings)
+    graph_hash = structure_hash(folded, order)
+    runner = generate_runner(folded, order, params, graph_hash, timings)
+    start = time.perf_counter()
+    files = {
+        "runner.py": runner.encode("utf-8"),
+        "config.json": config_json(folded.name, graph_hash, {i: params[i] for i in order}).encode("utf-8"),
+        "requirements.txt": requirements_txt(folded, order).encode("utf-8"),
+        "README.md": render("README.md.jinja", **_readme_vars(folded.name)).encode("utf-8"),
+    }
+    files.update(runtime_files())
+    timings["files"] = _lap(start)
+    return ExportResult(None, sorted(files), diags.sorted(), graph_hash, folded.name, files, timings)
+
+
+def _lap(start: float, previous: dict[str, float] | None = None) -> float:
+    """Seconds since `start`, minus the laps already recorded in `previous`."""
+    return time.perf_counter() - start - sum((previous or {}).values())
+
+
+def run_exporters(graph: Graph, diags: Diagnostics) -> tuple[dict[str, dict[str, Any]], Graph]:
+    """Run each node's exporter; returns params by node id and the graph without absorbed nodes and their edges."""
+    ctx = _Context(graph, diags)
+    params: dict[str, dict[str, Any]] = {}
+    absorbed: dict[str, str] = {}
+    for node in sorted(graph, key=lambda n: _node_sort_key(n.id)):
+        ctx.node = node
+        try:
+            result = node.spec.exporter(node, ctx)
+        except DnneError as exc:
+            diags.add("E_EXPORT", str(exc), **node.where())
+            continue
+        except Exception as exc:
+            raise ExportError(
+                f"the exporter of node type {node.type!r} failed on node {node.id} ({type(exc).__name__}: {exc}); "
+                "this is a bug in the node pack"
+            ) from exc
+        if not isinstance(result, NodeExport):
+            raise ExportError(
+                f"the exporter of node type {node.type!r} returned {type(result).__name__}, not NodeExport"
+            )
+        problem = _param_problem(result.params)
+        if problem:
+            diags.add("E_PARAM", f"exporter produced an unusable parameter: {problem}", **node.where())
+            continue
+        params[node.id] = dict(result.params)
+        for other in result.absorbs:
+            if other not in graph.nodes or other == node.id:
+                diags.add("E_EXPORT", f"exporter absorbs unknown node {other!r}", **node.where())
+            elif other in absorbed and absorbed[other] != node.id:
+                diags.add(
+                    "E_EXPORT", f"node {other} is absorbed by both {absorbed[other]} and {node.id}", **node.where()
+                )
+            else:
+                absorbed[other] = node.id
+    ctx.node = None
+    keep = {i: n for i, n in graph.nodes.items() if i not in absorbed}
+    edges = [e for e in graph.edges if e.src in keep and e.dst in keep]
+    folded = Graph(name=graph.name, nodes=keep, edges=edges, source_format=graph.source_format)
+    return {i: p for i, p in params.items() if i in keep}, folded
+
+
+def _param_problem(params: object) -> str | None:
+    if not isinstance(params, dict):
+        return f"params must be a dict, got {type(params).__name__}"
+    for key, value in params.items():
+        if not isinstance(key, str) or not key.isidentifier() or key in ("node_id", "title"):
+            return f"parameter name {key!r} is not a usable keyword"
+        try:
+            py_literal(value)
+            json.dumps(value, allow_nan=False)
+        except (UnsafeLiteralError, ValueError, TypeError) as exc:
+            return f"{key}: {exc}"
+    return None
+
+
+def _edge_key(graph: Graph, pos: dict[str, int]):
+    def key(edge):
+        src, dst = graph.nodes[edge.src].spec, graph.nodes[edge.dst].spec
+        out_idx = next((i for i, o in enumerate(src.outputs) if o.name == edge.src_output), len(src.outputs))
+        in_idx = next((i for i, s in enumerate(dst.inputs) if s.name == edge.dst_input), len(dst.inputs))
+        return (pos[edge.src], out_idx, pos[edge.dst], in_idx, edge.src_output, edge.dst_input)
+
+    return key
+
+
+def generate_runner(
+    graph: Graph,
+    order: list[str],
+    params: dict[str, dict[str, Any]],
+    graph_hash: str,
+    timings: dict[str, float] | None = None,
+) -> str:
+    """Render, format and check runner.py for the folded graph (nodes in `order`); `timings` gets seconds per phase."""
+    timings = {} if timings is None else timings
+    start = time.perf_counter()
+    types = sorted({graph.nodes[i].spec.key: graph.nodes[i].spec for i in order}.values(), key=lambda t: t.key)
+    by_type: dict[str, list[GraphNode]] = {t.key: [] for t in types}
+    for node_id in order:
+        by_type[graph.nodes[node_id].spec.key].append(graph.nodes[node_id])
+    ns = Namespace()
+    rendered = render_classes(types, by_type, ns)
+    class_of = {item.node_type.key: item.class_name for item in rendered}
+    instances = [
+        Instance(ns.instance(graph.nodes[i].spec.key), class_of[graph.nodes[i].spec.key], graph.nodes[i]) for i in order
+    ]
+    pos = {node_id: n for n, node_id in enumerate(order)}
+    edges = sorted((e for e in graph.edges if e.src in pos and e.dst in pos), key=_edge_key(graph, pos))
+    source = runner_source(
+        version=dnne.__version__,
+        workflow_name=graph.name,
+        graph_hash=graph_hash,
+        rendered=rendered,
+        instances=instances,
+        edges=edges,
+    )
+    timings["render"] = time.perf_counter() - start
+    start = time.perf_counter()
+    text = format_code(source)
+    timings["ruff_format"] = time.perf_counter() - start
+    start = time.perf_counter()
+    tree = parse_and_compile(text)
+    check_safety(tree)
+    class_params: dict[str, set[str]] = {}
+    for inst in instances:
+        class_params.setdefault(inst.class_name, set()).update(params.get(inst.node.id, {}))
+    check_classes(tree, {item.class_name: item.node_type for item in rendered}, class_params)
+    timings["checks"] = time.perf_counter() - start
+    start = time.perf_counter()
+    findings = lint_code(text)
+    timings["ruff_check"] = time.perf_counter() - start
+    if findings:
+        raise ExportError(
+            "generated runner.py does not pass `ruff check` (a template problem):\n  "
+            + "\n  ".join(findings)
+            + "\n  (generated classes: "
+            + ", ".join(f"{item.class_name} from {item.node_type.template_path.name}" for item in rendered)
+            + ")"
+        )
+    return text
+
+
+def structure_hash(graph: Graph, order: list[str]) -> str:
+    """sha256 of the graph's structure (node ids, types, edges), not of its editable params."""
+    doc = {
+        "nodes": [[i, graph.nodes[i].spec.key] for i in sorted(order, key=_node_sort_key)],
+        "edges": sorted(
+            [e.src, e.src_output, e.dst, e.dst_input] for e in graph.edges if e.src in order and e.dst in order
+        ),
+    }
+    return hashlib.sha256(json.dumps(doc, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+
+
+def config_json(name: str, graph_hash: str, params: dict[str, dict[str, Any]]) -> str:
+    doc = {"dnne_version": dnne.__version__, "workflow": name, "graph_hash": graph_hash, "nodes": params}
+    try:
+        return json.dumps(doc, sort_keys=True, indent=2, ensure_ascii=True, allow_nan=False) + "\n"
+    except ValueError as exc:  # defensive: params were checked one by one above
+        raise ExportError(f"config.json would not be valid JSON: {exc}") from exc
+
+
+def requirements_txt(graph: Graph, order: list[str]) -> str:
+    lines = set(BASE_REQUIREMENTS)
+    for node_id in order:
+        lines.update(r.strip() for r in graph.nodes[node_id].spec.requirements if r.strip())
+    return "".join(line + "\n" for line in sorted(lines, key=str.lower))
+
+
+def _readme_vars(name: str) -> dict[str, Any]:
+    return {"workflow": trusted(markdown_text(name) or "dnne export"), "version": trusted(dnne.__version__)}
+
+
+def markdown_text(text: str, max_len: int = 120) -> str:
+    """User text as one line of inert Markdown: control/bidi characters dropped, markup characters escaped."""
+    flat = " ".join("".join(c if c.isprintable() else " " for c in str.__str__(text)).split())[:max_len]
+    out = []
+    for char in flat:
+        if char in "\\`*_{}[]()#+-.!|~":
+            out.append("\\" + char)
+        elif char in "<>&":
+            out.append({"<": "&lt;", ">": "&gt;", "&": "&amp;"}[char])
+        else:
+            out.append(char)
+    return "".join(out)
+
+
+__all__ = ["ExportResult", "build_export", "export_graph", "export_workflow"]

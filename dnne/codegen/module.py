@@ -1,0 +1,178 @@
+"""Assembling runner.py: one class per node type (rendered once), hoisted imports, `build_graph`, `__main__`."""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from dnne.catalog.spec import NodeType
+from dnne.codegen.literals import comment_text
+from dnne.codegen.names import Namespace
+from dnne.codegen.render import RenderError, literal, render, render_node_class, trusted
+from dnne.workflow.model import Edge, GraphNode
+
+# Imports the runner template itself makes: (binding → import statement).
+RUNNER_IMPORTS = {
+    "annotations": "from __future__ import annotations",
+    "sys": "import sys",
+    "Path": "from pathlib import Path",
+    "GraphRunner": "from dnne_runtime import GraphRunner",
+    "run_main": "from dnne_runtime import run_main",
+}
+
+
+@dataclass
+class RenderedClass:
+    node_type: NodeType
+    class_name: str
+    body: str  # the template's output without its top-level import lines
+    imports: dict[str, str] = field(default_factory=dict)  # bound name → normalised single-name import statement
+    top_names: set[str] = field(default_factory=set)  # other top-level names the template defines
+
+
+def render_classes(
+    types: Sequence[NodeType], instances: dict[str, list[GraphNode]], ns: Namespace
+) -> list[RenderedClass]:
+    """Render each type's template once; mint class names that clash with no import or other definition."""
+    reserved: set[str] = set()
+    for _attempt in range(3):
+        trial = Namespace(reserved=set(reserved))
+        names = {t.key: trial.mint(t.key) for t in types}
+        rendered = [_render_one(t, names[t.key], instances[t.key]) for t in types]
+        clashes = _check_bindings(rendered)
+        if not clashes:
+            for name in names.values():
+                ns.reserve(name)
+            for item in rendered:
+                for binding in item.imports:
+                    ns.reserve(binding)
+                for name in item.top_names:
+                    ns.reserve(name)
+            return rendered
+        reserved |= clashes
+    raise RenderError(f"cannot find class names that do not clash with imported names {sorted(reserved)}")
+
+
+def _render_one(node_type: NodeType, class_name: str, nodes: list[GraphNode]) -> RenderedClass:
+    try:
+        type_vars = dict(node_type.type_vars(nodes)) if node_type.type_vars is not None else {}
+    except Exception as exc:
+        raise RenderError(
+            f"type_vars of node type {node_type.key!r} failed ({type(exc).__name__}: {exc}); this is a bug in the node pack"
+        ) from exc
+    source = render_node_class(node_type.template_path, class_name, type_vars)
+    try:
+        tree = ast.parse(source)
+    except SyntaxError as exc:
+        raise RenderError(
+            f"template {node_type.template_path} (type {node_type.key!r}) renders invalid Python: "
+            f"line {exc.lineno}: {exc.msg}"
+        ) from exc
+    lines = source.splitlines()
+    drop: set[int] = set()
+    imports: dict[str, str] = {}
+    top_names: set[str] = set()
+    for stmt in tree.body:
+        if isinstance(stmt, (ast.Import, ast.ImportFrom)):
+            drop.update(range(stmt.lineno - 1, stmt.end_lineno or stmt.lineno))
+            for binding, statement in _import_bindings(stmt, node_type):
+                if imports.get(binding, statement) != statement:
+                    raise RenderError(f"template {node_type.template_path} binds {binding!r} twice")
+                imports[binding] = statement
+        elif isinstance(stmt, (ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)):
+            top_names.add(stmt.name)
+        elif isinstance(stmt, (ast.Assign, ast.AnnAssign)):
+            targets = stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target]
+            top_names.update(t.id for t in targets if isinstance(t, ast.Name))
+    if class_name not in top_names:
+        raise RenderError(f"template {node_type.template_path} does not define the class {{{{ class_name }}}}")
+    top_names.discard(class_name)
+    body = "\n".join(line for i, line in enumerate(lines) if i not in drop).strip("\n")
+    return RenderedClass(node_type, class_name, body, imports, top_names)
+
+
+def _import_bindings(stmt: ast.Import | ast.ImportFrom, node_type: NodeType) -> list[tuple[str, str]]:
+    out = []
+    for alias in stmt.names:
+        if alias.name == "*":
+            raise RenderError(f"template {node_type.template_path}: star imports are not allowed")
+        if isinstance(stmt, ast.Import):
+            binding = alias.asname or alias.name.split(".")[0]
+            single = ast.Import(names=[alias])
+        else:
+            binding = alias.asname or alias.name
+            single = ast.ImportFrom(module=stmt.module, names=[alias], level=stmt.level)
+        out.append((binding, ast.unparse(single)))
+    return out
+
+
+def _check_bindings(rendered: list[RenderedClass]) -> set[str]:
+    """Names that clash between imports and definitions (to avoid as class names); raises on import conflicts."""
+    bound: dict[str, tuple[str, str]] = {name: (stmt, "the runner") for name, stmt in RUNNER_IMPORTS.items()}
+    defined: dict[str, str] = {}
+    for item in rendered:
+        where = f"template {item.node_type.template_path.name} (type {item.node_type.key!r})"
+        for binding, statement in item.imports.items():
+            previous = bound.get(binding)
+            if previous is not None and previous[0] != statement:
+                raise RenderError(
+                    f"{where} imports {binding!r} as `{statement}` but {previous[1]} uses `{previous[0]}`"
+                )
+            bound[binding] = (statement, where)
+        for name in item.top_names:
+            if name in defined:
+                raise RenderError(f"{where} and {defined[name]} both define the top-level name {name!r}")
+            defined[name] = where
+    class_names = {item.class_name for item in rendered}
+    clashes = (class_names & set(bound)) | (class_names & set(defined))
+    for name in set(defined) & set(bound):
+        raise RenderError(f"{defined[name]} defines {name!r}, which is also imported")
+    return clashes
+
+
+@dataclass(frozen=True)
+class Instance:
+    var: str
+    class_name: str
+    node: GraphNode
+
+
+def runner_source(
+    *,
+    version: str,
+    workflow_name: str,
+    graph_hash: str,
+    rendered: list[RenderedClass],
+    instances: list[Instance],
+    edges: list[Edge],
+) -> str:
+    """The unformatted text of runner.py."""
+    imports = sorted({s for item in rendered for s in item.imports.values()} - set(RUNNER_IMPORTS.values()))
+    var_of = {inst.node.id: inst.var for inst in instances}
+    return render(
+        "runner.py.jinja",
+        version=trusted(version),
+        workflow_comment=trusted(comment_text(workflow_name)),
+        graph_hash=trusted(graph_hash),
+        imports=[trusted(s) for s in imports],
+        classes=[trusted(item.body) for item in rendered],
+        instances=[
+            {
+                "var": trusted(inst.var),
+                "cls": trusted(inst.class_name),
+                "id": literal(inst.node.id),
+                "title": literal(inst.node.title),
+            }
+            for inst in instances
+        ],
+        edges=[
+            {
+                "src": trusted(var_of[e.src]),
+                "out": literal(e.src_output),
+                "dst": trusted(var_of[e.dst]),
+                "inp": literal(e.dst_input),
+            }
+            for e in edges
+        ],
+    )

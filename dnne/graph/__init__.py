@@ -1,0 +1,1 @@
+"""Graph analysis: strongly connected components, loop-start check, topological order, sinks, reachability."""

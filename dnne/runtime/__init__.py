@@ -1,0 +1,26 @@
+"""dnne queue runtime: copied verbatim into every export as `dnne_runtime` (relative imports only).
+
+from dnne_runtime import GraphRunner, Input, QueueNode, SensorNode, RunContext, NodeError, run_main
+"""
+
+from .cli import run_main
+from .context import RunContext
+from .flags import parse_duration
+from .node import STOP, Input, NodeError, QueueNode, SensorNode
+from .runner import DEFAULT_MAXSIZE, EXIT_CODES, GraphRunner
+from .version import __version__
+
+__all__ = [
+    "DEFAULT_MAXSIZE",
+    "EXIT_CODES",
+    "STOP",
+    "GraphRunner",
+    "Input",
+    "NodeError",
+    "QueueNode",
+    "RunContext",
+    "SensorNode",
+    "__version__",
+    "parse_duration",
+    "run_main",
+]

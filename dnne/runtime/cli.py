@@ -1,0 +1,193 @@
+"""`run_main`: the entry point of every exported runner.py (flags, config, seeds, device, run dir, then run)."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import sys
+import time
+from collections.abc import Callable
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from .context import RunContext
+from .flags import parse_args
+from .metrics import Metrics
+from .progress import Progress
+from .runner import GraphRunner
+from .version import __version__
+
+BuildGraph = Callable[[GraphRunner, dict], None]
+
+
+class UsageError(Exception):
+    """A problem with the flags or config (exit 2)."""
+
+
+def run_main(build_graph: BuildGraph, *, config_path: str | Path, argv: list[str] | None = None) -> int:
+    """Parse the runner flags, load config.json, seed, pick the device, build the graph and run it → exit code."""
+    started = time.monotonic()
+    try:
+        args = parse_args(argv)
+    except SystemExit as exc:  # argparse: --help (0) or a usage error (2), message already printed
+        return exc.code if isinstance(exc.code, int) else 2
+    try:
+        ctx = _make_context(args, Path(config_path))
+    except UsageError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    ctx.started = started
+    try:
+        runner = GraphRunner(ctx)
+        try:
+            build_graph(runner, ctx.config)
+        except KeyboardInterrupt:
+            ctx.finish("sigint", 130)
+            return 130
+        except Exception as exc:  # noqa: BLE001 - an edited config or a wiring error: report, don't trace
+            print(f"error: cannot build the graph from {ctx.config_path}: {type(exc).__name__}: {exc}", file=sys.stderr)
+            if args.verbose:
+                import traceback
+
+                traceback.print_exc()
+            ctx.finish("usage", 2)
+            return 2
+        return runner.run()
+    finally:
+        ctx.finish("error", 1)  # no-op when the run already wrote its done record
+
+
+def _make_context(args: Any, default_config: Path) -> RunContext:
+    config_path = Path(args.config) if args.config else default_config
+    config = load_config(config_path)
+    seed = args.seed if args.seed is not None else config.get("seed", 0)
+    if isinstance(seed, bool) or not isinstance(seed, int):
+        raise UsageError(f"the seed in {config_path} must be an integer, got {seed!r}")
+    device = _setup_torch(args, seed)
+    run_dir = Path(args.run_dir) if args.run_dir else _timestamped_dir(Path("runs"))
+    try:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        (run_dir / "config.json").write_text(json.dumps(config, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    except OSError as exc:
+        raise UsageError(f"cannot create the run directory {run_dir}: {exc.strerror or exc}") from None
+    checkpoint_dir = None
+    if not args.inference:
+        checkpoint_dir = Path(args.checkpoint_dir) if args.checkpoint_dir else run_dir / "checkpoints"
+        _check_writable(checkpoint_dir)
+    resume_dir = None
+    if args.resume is not None:
+        if args.resume:
+            resume_dir = Path(args.resume)
+        elif args.checkpoint_dir:
+            resume_dir = Path(args.checkpoint_dir)
+        else:
+            raise UsageError("--resume needs a checkpoint: pass --resume DIR or --checkpoint-dir DIR")
+        if not resume_dir.is_dir():
+            raise UsageError(f"--resume: no checkpoint folder at {resume_dir}")
+    metric_paths: list[Path] = [run_dir / "metrics.jsonl"]
+    if args.metrics:
+        metric_paths.append(Path(args.metrics))
+    try:
+        metrics = Metrics(metric_paths)
+    except OSError as exc:
+        raise UsageError(f"cannot open the metrics file: {exc}") from None
+    progress = Progress(enabled=False if args.quiet else None)
+    workflow = config.get("workflow")
+    ctx = RunContext(
+        args,
+        config=config,
+        device=device,
+        run_dir=run_dir,
+        metrics=metrics,
+        progress=progress,
+        checkpoint_dir=checkpoint_dir,
+        resume_dir=resume_dir,
+        seed=seed,
+        graph_id=str(workflow) if workflow is not None else None,
+    )
+    ctx.config_path = config_path
+    metrics.write(
+        {
+            "event": "start",
+            "seed": seed,
+            "device": str(device),
+            "threads": args.threads,
+            "run_dir": str(run_dir),
+            "resume": str(resume_dir) if resume_dir else None,
+            "argv": sys.argv[1:],
+            "dnne_runtime": __version__,
+            "workflow": workflow,
+        }
+    )
+    return ctx
+
+
+def load_config(path: Path) -> dict:
+    """Read config.json; a missing or malformed file is a UsageError naming the path."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise UsageError(f"config file not found: {path}") from None
+    except OSError as exc:
+        raise UsageError(f"cannot read config file {path}: {exc.strerror or exc}") from None
+    try:
+        config = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise UsageError(
+            f"config file {path} is not valid JSON: line {exc.lineno} column {exc.colno}: {exc.msg}"
+        ) from None
+    if not isinstance(config, dict):
+        raise UsageError(f"config file {path} must hold a JSON object, got {type(config).__name__}")
+    nodes = config.setdefault("nodes", {})
+    if not isinstance(nodes, dict):
+        raise UsageError(f"config file {path}: 'nodes' must be an object of node id → parameters")
+    return config
+
+
+def _setup_torch(args: Any, seed: int):
+    """Seed python/numpy/torch, set torch threads and grad mode; returns the resolved device (str without torch)."""
+    random.seed(seed)
+    try:
+        import numpy as np
+
+        np.random.seed(seed % 2**32)
+    except ImportError:
+        pass
+    try:
+        import torch
+    except ImportError:
+        if args.device == "cuda":
+            print("warning: --device cuda requested but torch is not installed; using cpu", file=sys.stderr)
+        return "cpu"
+    torch.manual_seed(seed)
+    torch.set_num_threads(args.threads)
+    if args.inference:
+        torch.set_grad_enabled(False)
+    if args.device == "cpu":
+        return torch.device("cpu")
+    if torch.cuda.is_available():
+        return torch.device("cuda")
+    if args.device == "cuda":
+        print("warning: --device cuda requested but CUDA is not available; using cpu", file=sys.stderr)
+    return torch.device("cpu")
+
+
+def _timestamped_dir(parent: Path) -> Path:
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
+    candidate = parent / stamp
+    n = 1
+    while candidate.exists():
+        candidate = parent / f"{stamp}-{n}"
+        n += 1
+    return candidate
+
+
+def _check_writable(directory: Path) -> None:
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UsageError(f"cannot create the checkpoint directory {directory}: {exc.strerror or exc}") from None
+    if not os.access(directory, os.W_OK | os.X_OK):
+        raise UsageError(f"the checkpoint directory {directory} is not writable")

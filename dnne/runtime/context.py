@@ -1,0 +1,141 @@
+"""RunContext: what nodes may use during a run (flags, device, run dir, metrics, progress, stop, checkpoints)."""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from .flags import default_args
+from .metrics import Metrics
+from .progress import Progress
+
+if TYPE_CHECKING:
+    import argparse
+
+    from .checkpoint import Checkpoint
+    from .runner import GraphRunner
+
+
+class RunContext:
+    """One per run. Built by `run_main`; `RunContext()` gives defaults (cpu, no run dir, silent) for tests."""
+
+    def __init__(
+        self,
+        args: argparse.Namespace | None = None,
+        *,
+        config: dict | None = None,
+        device: Any = None,
+        run_dir: Path | None = None,
+        metrics: Metrics | None = None,
+        progress: Progress | None = None,
+        checkpoint_dir: Path | None = None,
+        resume_dir: Path | None = None,
+        seed: int = 0,
+        graph_id: str | None = None,
+    ):
+        self.args = args if args is not None else default_args()
+        self.config = config if config is not None else {}
+        self.config_path: Path | None = None
+        self._device = device
+        self.run_dir = Path(run_dir) if run_dir is not None else None
+        self.metrics = metrics if metrics is not None else Metrics()
+        self.progress = progress if progress is not None else Progress(enabled=False)
+        self.checkpoint_dir = Path(checkpoint_dir) if checkpoint_dir is not None else None
+        self.resume_dir = Path(resume_dir) if resume_dir is not None else None
+        self.resume_state: dict[str, Any] | None = None  # checkpoint.json of the resumed checkpoint
+        self.seed = seed
+        self.graph_id = graph_id
+        self.stopping = False
+        self.step = 0  # advanced by step_boundary()
+        self.epoch = 0
+        self.started = time.monotonic()
+        self._runner: GraphRunner | None = None
+        self._boundaries = 0
+        self._pending_stop: str | None = None
+        self._signal: str | None = None
+        self._checkpoint_tag: str | None = None
+        self._finished = False
+
+    # -- what nodes use ------------------------------------------------------------------------------------------
+    @property
+    def device(self):
+        """A torch.device (`--device auto` resolved at start)."""
+        if self._device is None or isinstance(self._device, str):
+            import torch
+
+            self._device = torch.device(self._device or "cpu")
+        return self._device
+
+    @property
+    def resume(self) -> bool:
+        """True when this run resumes from a checkpoint (state already loaded when nodes start firing)."""
+        return self.resume_dir is not None
+
+    def log(self, message: str) -> None:
+        """A message for the user (above the progress bar); silent with --quiet."""
+        if not self.args.quiet:
+            self.progress.log(str(message))
+
+    def debug(self, message: str) -> None:
+        """A message shown only with --verbose."""
+        if self.args.verbose and not self.args.quiet:
+            self.progress.log(str(message))
+
+    def request_stop(self, reason: str = "done") -> None:
+        """End the run (reason: done, max_steps, … → exit 0; 'error' → 1)."""
+        self.stopping = True
+        if self._runner is not None:
+            self._runner.request_stop(reason)
+
+    def request_checkpoint(self, tag: str = "requested") -> None:
+        """Take a checkpoint at the next step_boundary()."""
+        self._checkpoint_tag = str(tag)
+
+    def step_boundary(self, step: int | None = None, epoch: int | None = None) -> None:
+        """Called by the node that ends a training step, after each step.
+
+        Records the step/epoch (step defaults to previous + 1), takes a requested checkpoint, and honours a
+        pending SIGINT/SIGTERM/timeout stop (after writing the final checkpoint).
+        """
+        self._boundaries += 1
+        self.step = self.step + 1 if step is None else int(step)
+        if epoch is not None:
+            self.epoch = int(epoch)
+        runner = self._runner
+        if runner is None:
+            return
+        pending = self._pending_stop
+        if pending is not None:
+            self._checkpoint_tag = None
+            runner.save_checkpoint("final")
+            runner.request_stop(pending)
+            return
+        if self._checkpoint_tag is not None:
+            tag, self._checkpoint_tag = self._checkpoint_tag, None
+            runner.save_checkpoint(tag)
+
+    # -- run bookkeeping -----------------------------------------------------------------------------------------
+    def load_resume(self) -> Checkpoint:
+        """Read the checkpoint to resume from (before any node's setup); sets `resume_state`."""
+        from .checkpoint import load_checkpoint
+
+        ckpt = load_checkpoint(self.resume_dir)
+        self.resume_state = dict(ckpt.meta)
+        self.step = int(ckpt.meta.get("step") or 0)
+        self.epoch = int(ckpt.meta.get("epoch") or 0)
+        return ckpt
+
+    def finish(self, reason: str, exit_code: int) -> None:
+        """Write the final `done` metrics record (once) and close outputs."""
+        if self._finished:
+            return
+        self._finished = True
+        self.progress.close()
+        wall = round(time.monotonic() - self.started, 3)
+        self.metrics.write({"event": "done", "reason": reason, "exit_code": exit_code, "wall_s": wall})
+        self.metrics.close()
+
+    def warn(self, message: str) -> None:
+        print(f"warning: {message}", file=sys.stderr)

@@ -1,0 +1,78 @@
+"""Metrics as JSON lines: one record per `write`, to `--metrics PATH` and `<run_dir>/metrics.jsonl`."""
+
+from __future__ import annotations
+
+import json
+import math
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+
+def _json_default(value: Any) -> Any:
+    """Tensors/numpy scalars → numbers or lists; anything else → its str (a record never fails to write)."""
+    item = getattr(value, "item", None)
+    if callable(item):
+        try:
+            if getattr(value, "numel", lambda: 1)() == 1:
+                return item()
+        except (TypeError, ValueError, RuntimeError):
+            pass
+    tolist = getattr(value, "tolist", None)
+    if callable(tolist):
+        try:
+            return tolist()
+        except (TypeError, ValueError, RuntimeError):
+            pass
+    if isinstance(value, (set, frozenset, tuple)):
+        return list(value)
+    if isinstance(value, Path):
+        return str(value)
+    return str(value)
+
+
+def _finite(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    return value
+
+
+class Metrics:
+    """Appends JSON records to every configured path. Thread-safe; `close` is idempotent."""
+
+    def __init__(self, paths: list[Path | str] | tuple = ()):
+        self._files = []
+        self.paths: list[Path] = []
+        self._lock = threading.Lock()
+        self._t0 = time.monotonic()
+        self.count = 0
+        seen = set()
+        for p in paths:
+            path = Path(p)
+            key = path.resolve()
+            if key in seen:
+                continue
+            seen.add(key)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self._files.append(open(path, "a", encoding="utf-8", buffering=1))  # noqa: SIM115 - closed in close()
+            self.paths.append(path)
+
+    def write(self, record: dict[str, Any]) -> None:
+        """Write one record (a dict). `t` (seconds since start) is added unless present."""
+        if not self._files:
+            return
+        rec = {k: _finite(v) for k, v in record.items()}
+        rec.setdefault("t", round(time.monotonic() - self._t0, 6))
+        line = json.dumps(rec, default=_json_default, allow_nan=False) + "\n"
+        with self._lock:
+            for f in self._files:
+                if not f.closed:
+                    f.write(line)
+            self.count += 1
+
+    def close(self) -> None:
+        with self._lock:
+            for f in self._files:
+                if not f.closed:
+                    f.close()

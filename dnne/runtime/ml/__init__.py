@@ -1,0 +1,2 @@
+"""Supervised-learning helpers for exported programs: layer building, shape inference, optimizers, evaluation and
+the end-of-step coordination of the training loop. Modules are imported by the generated node classes."""

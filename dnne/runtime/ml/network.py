@@ -1,0 +1,149 @@
+"""The Network node's model: built from its layer specs at the first batch (from the real input shape), trained in
+place, checkpointed with the RNG state so that a resumed run continues bit for bit."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Sequence
+from typing import Any
+
+import torch
+from torch import nn
+
+from .layers import build_sequential, describe, parameter_count, sample_shape
+from .loop import training_loop
+from .shapes import ShapeError
+from .state import rng_state, set_rng_state
+from .triggers import CheckpointTrigger
+
+
+class NetworkModel:
+    """Holds the nn.Sequential of one Network node (None until the first batch) and its checkpoint policy."""
+
+    def __init__(self, node: Any, layers: Sequence[dict], *, checkpoint_enabled: bool, trigger_type: str,
+                 trigger_value: str, load_on_start: bool):  # fmt: skip
+        if not layers:
+            raise ShapeError(f"network {node.describe()} has no layers: chain Network.layers → layers → Network.to_output")
+        self.node = node
+        self.layers = [dict(spec) for spec in layers]
+        self.model: nn.Module | None = None
+        self.input_shape: tuple[int, ...] | None = None
+        self.checkpoint_enabled = bool(checkpoint_enabled)
+        self.trigger = CheckpointTrigger(trigger_type, trigger_value) if checkpoint_enabled else None
+        self.load_on_start = bool(load_on_start)
+        self._pending: tuple[dict, dict] | None = None
+
+    # -- lifecycle ------------------------------------------------------------------------------------------------
+    def setup(self, ctx: Any) -> None:
+        self.ctx = ctx
+        self.loop = training_loop(ctx)
+        self.inference = bool(getattr(ctx.args, "inference", False))
+        if self.trigger is not None and not self.inference:
+            self.loop.add_epoch_listener(self._on_epoch)
+            self.loop.add_step_listener(self._on_step)
+        if self.load_on_start and not ctx.resume:
+            self._pending = self._weights_from_checkpoint_dir(ctx)
+
+    def _weights_from_checkpoint_dir(self, ctx: Any) -> tuple[dict, dict] | None:
+        folder = ctx.checkpoint_dir / "latest" if ctx.checkpoint_dir is not None else None
+        if folder is None or not folder.exists():
+            ctx.warn(f"network {self.node.describe()}: checkpoint_load_on_start is set but no checkpoint exists yet")
+            return None
+        from ..checkpoint import load_checkpoint
+
+        ckpt = load_checkpoint(folder)
+        if self.node.node_id not in ckpt.nodes:
+            ctx.warn(f"network {self.node.describe()}: the checkpoint in {folder} has no weights for this node")
+            return None
+        tensors, meta = ckpt.nodes[self.node.node_id]
+        ctx.log(f"network {self.node.node_id}: weights loaded from {folder}")
+        return tensors, {k: v for k, v in meta.items() if k != "rng"}  # weights only: a fresh run keeps its RNG
+
+    def _on_epoch(self, record: dict) -> None:
+        tag = self.trigger.on_epoch(record) if self.trigger else None
+        if tag:
+            self.ctx.request_checkpoint(tag)
+
+    def _on_step(self, step: int) -> None:
+        tag = self.trigger.on_step(step) if self.trigger else None
+        if tag:
+            self.ctx.request_checkpoint(tag)
+
+    # -- forward --------------------------------------------------------------------------------------------------
+    def build(self, x: torch.Tensor) -> nn.Module:
+        shape = sample_shape(x)
+        try:
+            model = build_sequential(self.layers, shape)
+        except ShapeError as exc:
+            raise ShapeError(f"network input has shape {list(shape)} per sample, but {exc}") from None
+        self.model = model.to(self.ctx.device)
+        self.input_shape = shape
+        if self._pending is not None:
+            tensors, meta = self._pending
+            self._pending = None
+            self._load(tensors, meta)
+        if getattr(self.ctx.args, "verbose", False):
+            self.ctx.log(f"network {self.node.node_id}: {parameter_count(self.model):,} parameters\n"
+                         + describe(self.layers, shape))  # fmt: skip
+        return self.model
+
+    def forward(self, x: Any) -> torch.Tensor:
+        if not isinstance(x, torch.Tensor):
+            raise TypeError(f"network input must be a tensor, got {type(x).__name__}")
+        if x.device != self.ctx.device:
+            x = x.to(self.ctx.device)
+        if not x.is_floating_point():
+            x = x.float()
+        model = self.model if self.model is not None else self.build(x)
+        if self.input_shape is not None and sample_shape(x) != self.input_shape:
+            raise ShapeError(
+                f"network input changed shape: built for {list(self.input_shape)} per sample, got {list(sample_shape(x))}"
+            )
+        if self.inference:
+            model.eval()
+            with torch.inference_mode():
+                return model(x)
+        model.train()
+        dtype = self.loop.autocast_dtype
+        ctx = torch.autocast(x.device.type, dtype=dtype) if dtype is not None else contextlib.nullcontext()
+        with ctx:
+            return model(x)
+
+    # -- checkpoint -----------------------------------------------------------------------------------------------
+    def state_dict(self) -> tuple[dict, dict]:
+        if self.model is None:
+            return self._pending if self._pending is not None else ({}, {})
+        tensors = {f"w.{k}": v.detach().contiguous() for k, v in self.model.state_dict().items()}
+        for name, value in rng_state(self.ctx.device).items():
+            tensors[f"rng.{name}"] = value
+        meta = {"input_shape": list(self.input_shape or ()), "layers": self.layers}
+        if self.trigger is not None:
+            meta["trigger"] = self.trigger.state()
+        return tensors, meta
+
+    def load_state_dict(self, tensors: dict, meta: dict) -> None:
+        if self.trigger is not None and isinstance(meta.get("trigger"), dict):
+            self.trigger.load(meta["trigger"])
+        if meta.get("layers") not in (None, self.layers):
+            raise ValueError(
+                f"network {self.node.describe()}: the checkpoint was saved for different layers; "
+                "resume with the same workflow (or start a new run)"
+            )
+        if self.model is None:
+            self._pending = (tensors, meta)  # applied when the model is built at the first batch
+        else:
+            self._load(tensors, meta)
+
+    def _load(self, tensors: dict, meta: dict) -> None:
+        assert self.model is not None
+        weights = {k[2:]: v for k, v in tensors.items() if k.startswith("w.")}
+        if weights:
+            missing, unexpected = self.model.load_state_dict(weights, strict=False)
+            if missing or unexpected:
+                raise ValueError(
+                    f"network {self.node.describe()}: checkpoint weights do not match the layers "
+                    f"(missing {sorted(missing)[:4]}, unexpected {sorted(unexpected)[:4]})"
+                )
+        rng = {k[4:]: v for k, v in tensors.items() if k.startswith("rng.")}
+        if rng:
+            set_rng_state(rng, self.ctx.device)  # after building: init must not shift the dropout masks

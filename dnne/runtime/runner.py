@@ -1,0 +1,696 @@
+"""GraphRunner: wires nodes with bounded channels and runs one asyncio task per node under a supervisor.
+
+Any node exception stops the whole graph at once (exit 1); a graph where no node can ever fire again ends by itself
+(exit 0 when every queue is drained, exit 3 when a node is stuck half-fed or a cycle of full queues deadlocks);
+SIGINT/SIGTERM stop at the next step boundary (exit 130/143); `--timeout` stops with exit 0; the stall watchdog
+(`--stall-timeout`) exits 3 naming what each node waits on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import difflib
+import hashlib
+import json
+import signal
+import sys
+import traceback
+from time import perf_counter_ns
+from typing import Any
+
+from .channels import POLICIES, Channel
+from .context import RunContext
+from .node import PRIMED_TOKEN, STOP, Input, NodeError, QueueNode, SensorNode
+from .stats import format_stats, stats_record
+from .watchdog import Watchdog, describe_states, dump_task_stacks
+
+DEFAULT_MAXSIZE = 16
+EXIT_CODES = {"error": 1, "usage": 2, "stall": 3, "sigint": 130, "sigterm": 143}
+GRACE_S = 2.0  # a signal stop waits this long for the next step boundary
+_YIELD_EVERY = 64  # a node that never had to wait yields to the loop every this many firings
+
+# node states (RuntimeNode.state)
+SETUP, TAKING, COMPUTING, WAITING, SENDING, BLOCKED, SLEEPING, DONE = range(8)
+STATE_NAMES = ("setup", "taking inputs", "computing", "waiting", "sending", "blocked sending", "sleeping", "done")
+_IDLE_STATES = (WAITING, BLOCKED, DONE)
+_WAIT_ANY = object()  # RuntimeNode.wait_on value while waiting on any ANY input
+
+
+class RuntimeNode:
+    """The runner's bookkeeping for one node: its wiring, its state and O(1) statistics."""
+
+    __slots__ = (
+        "node",
+        "events",
+        "stickies",
+        "anys",
+        "any_order",
+        "outs",
+        "base",
+        "state",
+        "wait_on",
+        "getter",
+        "since_ns",
+        "t0",
+        "partial",
+        "firings",
+        "total_ns",
+        "max_ns",
+        "task",
+        "inputs",
+    )
+
+    def __init__(self, node: QueueNode):
+        self.node = node
+        self.inputs: dict[str, Channel] = {}  # connected inputs by name
+        self.events: tuple = ()
+        self.stickies: tuple = ()
+        self.anys: tuple = ()
+        self.any_order = None
+        self.outs: dict[str, list[Channel]] = {name: [] for name in node.OUTPUTS}
+        self.base: dict[str, Any] = dict.fromkeys(node.INPUTS)
+        self.state = SETUP
+        self.wait_on: Any = None
+        self.getter: asyncio.Future | None = None
+        self.since_ns = 0
+        self.t0 = 0
+        self.partial = False
+        self.firings = 0
+        self.total_ns = 0
+        self.max_ns = 0
+        self.task: asyncio.Task | None = None
+
+    @property
+    def state_name(self) -> str:
+        return STATE_NAMES[self.state]
+
+
+class GraphRunner:
+    """Holds the graph (`add`, `connect`) and runs it (`run` → exit code)."""
+
+    def __init__(self, ctx: RunContext | None = None):
+        self.ctx = ctx if ctx is not None else RunContext()
+        self.ctx._runner = self
+        self.nodes: dict[str, QueueNode] = {}
+        self.channels: list[Channel] = []
+        self._rt: dict[str, RuntimeNode] = {}
+        self._active = 0
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._stop: asyncio.Future | None = None
+        self._error: NodeError | None = None
+        self._stall_text: str | None = None
+        self.last_progress_ns = 0
+        self.reason: str | None = None
+        self.exit_code: int | None = None
+        self._final_checkpoint_taken = False
+
+    # -- building ------------------------------------------------------------------------------------------------
+    def add(self, node: QueueNode) -> QueueNode:
+        if not isinstance(node, QueueNode):
+            raise TypeError(f"GraphRunner.add expects a QueueNode, got {type(node).__name__}")
+        if node.node_id in self.nodes:
+            raise ValueError(f"duplicate node id {node.node_id!r}: {self.nodes[node.node_id]!r} and {node!r}")
+        for name, mode in node.INPUTS.items():
+            if not isinstance(mode, Input):
+                raise TypeError(f"node {node.describe()}: INPUTS[{name!r}] must be an Input, got {mode!r}")
+        for name in node.PRIMED:
+            if name not in node.INPUTS:
+                raise ValueError(f"node {node.describe()}: PRIMED input {name!r} is not in INPUTS")
+        self.nodes[node.node_id] = node
+        self._rt[node.node_id] = RuntimeNode(node)
+        node.ctx = self.ctx
+        return node
+
+    def connect(
+        self,
+        src: QueueNode | str,
+        output: str,
+        dst: QueueNode | str,
+        input: str,
+        *,
+        maxsize: int = DEFAULT_MAXSIZE,
+        policy: str = "block",
+    ) -> Channel:
+        """Connect `src.output` to `dst.input`. An output may feed many inputs (the same object is sent to each)."""
+        s, d = self._lookup(src), self._lookup(dst)
+        if output not in s.OUTPUTS:
+            raise ValueError(f"node {s.describe()} has no output {output!r}{_did_you_mean(output, s.OUTPUTS)}")
+        if input not in d.INPUTS:
+            raise ValueError(f"node {d.describe()} has no input {input!r}{_did_you_mean(input, d.INPUTS)}")
+        if policy not in POLICIES:
+            raise ValueError(f"policy must be one of {POLICIES}, got {policy!r}")
+        if isinstance(maxsize, bool) or not isinstance(maxsize, int) or maxsize < 1:
+            raise ValueError(f"maxsize must be an integer ≥ 1, got {maxsize!r}")
+        drt = self._rt[d.node_id]
+        if input in drt.inputs:
+            raise ValueError(
+                f"input {input!r} of node {d.describe()} is already connected ({drt.inputs[input].label()})"
+            )
+        mode = d.INPUTS[input]
+        ch = Channel(s, output, d, input, mode.value, maxsize, policy)
+        drt.inputs[input] = ch
+        if mode is Input.ANY:
+            if drt.any_order is None:
+                from collections import deque
+
+                drt.any_order = deque()
+            ch.any_order = drt.any_order
+        self._rt[s.node_id].outs[output].append(ch)
+        self.channels.append(ch)
+        return ch
+
+    def _lookup(self, node: QueueNode | str) -> QueueNode:
+        key = node.node_id if isinstance(node, QueueNode) else str(node)
+        found = self.nodes.get(key)
+        if found is None or (isinstance(node, QueueNode) and found is not node):
+            raise ValueError(f"node {key!r} was not added to this runner (call runner.add(node) first)")
+        return found
+
+    def graph_hash(self) -> str:
+        """A hash of the graph's structure (node ids, classes, edges): a checkpoint only resumes the same graph."""
+        shape = {
+            "nodes": sorted((n.node_id, type(n).__name__) for n in self.nodes.values()),
+            "edges": sorted((c.src.node_id, c.output, c.dst.node_id, c.input) for c in self.channels),
+        }
+        return hashlib.sha256(json.dumps(shape, sort_keys=True).encode()).hexdigest()[:16]
+
+    def runtime(self, node: QueueNode | str) -> RuntimeNode:
+        """The runner's record of a node (state, firings, compute times)."""
+        return self._rt[self._lookup(node).node_id]
+
+    # -- running -------------------------------------------------------------------------------------------------
+    def run(self) -> int:
+        """Run the graph to its end in a new event loop; returns the exit code."""
+        return asyncio.run(self.run_async())
+
+    def request_stop(self, reason: str) -> None:
+        """Stop the graph now (what `ctx.request_stop` calls)."""
+        stop = self._stop
+        if stop is not None and not stop.done():
+            stop.set_result(reason)
+        self.ctx.stopping = True
+
+    async def run_async(self) -> int:
+        loop = asyncio.get_running_loop()
+        self._loop = loop
+        self._stop = loop.create_future()
+        ctx = self.ctx
+        ctx.stopping = False
+        restore_signals = self._install_signal_handlers(loop)
+        watchdog: Watchdog | None = None
+        timer = None
+        reason = "error"
+        try:
+            await self._prepare()
+            if not self._stop.done():
+                for rt in self._rt.values():
+                    rt.state = TAKING
+                self._active = len(self._rt)
+                self.last_progress_ns = perf_counter_ns()
+                for rt in self._rt.values():
+                    rt.task = loop.create_task(self._node_main(rt), name=f"node {rt.node.node_id}")
+                timeout = ctx.args.timeout
+                if timeout:
+                    timer = loop.call_later(timeout, self._graceful_stop, "timeout")
+                if ctx.args.stall_timeout:
+                    watchdog = Watchdog(self, ctx.args.stall_timeout)
+                    watchdog.start()
+                if not self._rt:
+                    self.request_stop("done")
+            reason = await self._stop
+        finally:
+            if timer is not None:
+                timer.cancel()
+            if watchdog is not None:
+                watchdog.stop()
+            await self._cancel_tasks()
+            restore_signals()
+        return await self._finish(reason)
+
+    async def _prepare(self) -> None:
+        """Setup of every node, resume, primed tokens and initial outputs (before any task starts)."""
+        ctx = self.ctx
+        for rt in self._rt.values():
+            rt.events = tuple(
+                (n, c) for n, c in rt.inputs.items() if c.mode in (Input.CONSUME.value, Input.TRIGGER.value)
+            )
+            rt.stickies = tuple((n, c) for n, c in rt.inputs.items() if c.sticky)
+            rt.anys = tuple((n, c) for n, c in rt.inputs.items() if c.any_order is not None)
+        ckpt = None
+        if ctx.resume_dir is not None:
+            try:
+                ckpt = ctx.load_resume()
+                ckpt.check_graph(self.graph_hash(), self.nodes)
+            except Exception as exc:  # noqa: BLE001 - a bad or foreign checkpoint is a usage error
+                print(f"error: cannot resume: {exc}", file=sys.stderr)
+                self.request_stop("usage")
+                return
+        for rt in self._rt.values():
+            if self._stop.done():
+                return
+            rt.state = SETUP
+            try:
+                await rt.node.setup()
+                if ckpt is not None and rt.node.node_id in ckpt.nodes:
+                    tensors, meta = ckpt.nodes[rt.node.node_id]
+                    rt.node.load_state_dict(tensors, meta)
+            except asyncio.CancelledError:
+                raise
+            except BaseException as exc:  # noqa: BLE001 - reported with the node's name
+                self._fail(rt, exc)
+                return
+        if ckpt is not None:
+            ckpt.restore_rng()
+            ctx.log(f"resumed from {ckpt.path} (step {ctx.step}, epoch {ctx.epoch})")
+        for rt in self._rt.values():
+            for name in rt.node.PRIMED:
+                ch = rt.inputs.get(name)
+                if ch is not None:
+                    self._put_nowait(ch, PRIMED_TOKEN)
+        for rt in self._rt.values():
+            try:
+                initial = rt.node.initial_outputs()
+                if initial:
+                    for key, value in initial.items():
+                        if value is None:
+                            continue
+                        for ch in self._out_channels(rt, key):
+                            self._put_nowait(ch, value)
+            except BaseException as exc:  # noqa: BLE001
+                self._fail(rt, exc)
+                return
+
+    def _put_nowait(self, ch: Channel, value: Any) -> None:
+        ch.sent += 1
+        if ch.sticky:
+            ch.value = value
+            ch.has_value = True
+            return
+        if len(ch.items) >= ch.maxsize:
+            if not ch.latest:
+                raise RuntimeError(f"initial token does not fit into the queue {ch.label()} (maxsize {ch.maxsize})")
+            ch.items.popleft()
+            ch.drops += 1
+        elif ch.any_order is not None:
+            ch.any_order.append(ch)
+        ch.items.append(value)
+        if len(ch.items) > ch.high:
+            ch.high = len(ch.items)
+
+    def _out_channels(self, rt: RuntimeNode, key: str) -> list[Channel]:
+        try:
+            return rt.outs[key]
+        except KeyError:
+            raise KeyError(
+                f"returned output {key!r}, which is not one of its OUTPUTS {rt.node.OUTPUTS}"
+                + _did_you_mean(key, rt.node.OUTPUTS)
+            ) from None
+
+    async def _cancel_tasks(self) -> None:
+        tasks = [rt.task for rt in self._rt.values() if rt.task is not None and not rt.task.done()]
+        for task in tasks:
+            task.cancel()
+        if tasks:
+            done, pending = await asyncio.wait(tasks, timeout=5.0)
+            for task in pending:
+                rt = self._rt[task.get_name().split(" ", 1)[1]]
+                print(f"warning: node {rt.node.describe()} ignored cancellation", file=sys.stderr)
+
+    async def _finish(self, reason: str) -> int:
+        ctx = self.ctx
+        self.reason = reason
+        code = EXIT_CODES.get(reason, 0)
+        if self._error is not None:
+            err = self._error
+            print(str(err), file=sys.stderr)
+            traceback.print_exception(type(err.cause), err.cause, err.cause.__traceback__, file=sys.stderr)
+            ctx.metrics.write(
+                {
+                    "event": "error",
+                    "node_id": err.node_id,
+                    "node_type": err.node_type,
+                    "firing": err.firing,
+                    "state": err.state,
+                    "message": str(err),
+                }  # fmt: skip
+            )
+        elif reason == "stall" and self._stall_text:
+            print(self._stall_text, file=sys.stderr)
+        if reason not in ("error", "stall", "usage") and not self._final_checkpoint_taken:
+            self.save_checkpoint("final", quiet=True)
+        for rt in self._rt.values():
+            try:
+                await rt.node.on_stop(reason)
+            except Exception as exc:  # noqa: BLE001
+                print(f"node {rt.node.describe()} failed in on_stop: {type(exc).__name__}: {exc}", file=sys.stderr)
+                if code == 0:
+                    code = 1
+        ctx.progress.close()
+        ctx.metrics.write(stats_record(self))
+        if not ctx.args.quiet:
+            print(format_stats(self, reason), file=sys.stderr)
+        self.exit_code = code
+        ctx.finish(reason, code)
+        return code
+
+    # -- failures, stops, signals --------------------------------------------------------------------------------
+    def _fail(self, rt: RuntimeNode, exc: BaseException) -> None:
+        if self._error is None:
+            firing = rt.firings if rt.state in (SETUP, SENDING, BLOCKED) else rt.firings + 1
+            self._error = NodeError(rt.node, firing, rt.state_name, exc)
+        self.request_stop("error")
+
+    def stall(self, text: str) -> None:
+        """Stop with exit 3, printing `text` (what each node waits on)."""
+        if self._stall_text is None:
+            self._stall_text = text
+        self.request_stop("stall")
+
+    def _graceful_stop(self, reason: str) -> None:
+        """Stop at the next step boundary (final checkpoint there), or now if no node reports step boundaries."""
+        ctx = self.ctx
+        if ctx._pending_stop is not None or not ctx._boundaries:
+            self.request_stop(reason if ctx._pending_stop is None else ctx._pending_stop)
+            return
+        ctx._pending_stop = reason
+        seen = ctx._boundaries
+        self._loop.call_later(GRACE_S, self._force_if_no_boundary, seen)
+
+    def _force_if_no_boundary(self, seen: int) -> None:
+        if self.ctx._pending_stop is not None and self.ctx._boundaries == seen:
+            self.request_stop(self.ctx._pending_stop)
+
+    def _install_signal_handlers(self, loop: asyncio.AbstractEventLoop):
+        installed = []
+        for sig, name in ((signal.SIGINT, "sigint"), (signal.SIGTERM, "sigterm")):
+            try:
+                previous = signal.getsignal(sig)
+                loop.add_signal_handler(sig, self._on_signal, name)
+            except (ValueError, RuntimeError, NotImplementedError):  # not the main thread, or Windows
+                continue
+            installed.append((sig, previous))
+
+        def restore() -> None:
+            for sig, previous in installed:
+                loop.remove_signal_handler(sig)
+                signal.signal(sig, previous if previous is not None else signal.SIG_DFL)
+
+        return restore
+
+    def _on_signal(self, name: str) -> None:
+        if self.ctx._signal is not None:  # a second signal: stop now
+            self.request_stop(self.ctx._signal)
+            return
+        self.ctx._signal = name
+        if not self.ctx.args.quiet:
+            print(f"\n{name.upper()} received: stopping at the next step boundary (again to stop now)", file=sys.stderr)
+        self._graceful_stop(name)
+
+    # -- checkpoints ---------------------------------------------------------------------------------------------
+    def save_checkpoint(self, reason: str, *, quiet: bool = False) -> bool:
+        """Snapshot every node with state into ctx.checkpoint_dir/latest. Returns False if nothing was written."""
+        from .checkpoint import CheckpointError, save_checkpoint
+
+        ctx = self.ctx
+        if ctx.checkpoint_dir is None or ctx.args.inference:
+            return False
+        if reason == "final":
+            self._final_checkpoint_taken = True
+        try:
+            path = save_checkpoint(
+                ctx.checkpoint_dir, self.nodes.values(), step=ctx.step, epoch=ctx.epoch, reason=reason,
+                graph_hash=self.graph_hash(), graph_id=ctx.graph_id, seed=ctx.seed,
+            )  # fmt: skip
+        except CheckpointError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            ctx.metrics.write({"event": "checkpoint_failed", "reason": reason, "error": str(exc)})
+            return False
+        if path is None:
+            return False
+        ctx.metrics.write({"event": "checkpoint", "reason": reason, "step": ctx.step, "path": str(path)})
+        if not quiet and ctx.args.verbose:
+            ctx.log(f"checkpoint ({reason}) written to {path}")
+        return True
+
+    # -- the engine ----------------------------------------------------------------------------------------------
+    def _idle(self, rt: RuntimeNode) -> None:
+        rt.since_ns = perf_counter_ns()
+        self._active -= 1
+        if self._active == 0:
+            self._loop.call_soon(self._check_quiescent)
+
+    def _wake(self, rt: RuntimeNode, state: int) -> None:
+        fut = rt.getter
+        rt.getter = None
+        rt.wait_on = None
+        rt.state = state
+        self._active += 1
+        if not fut.done():
+            fut.set_result(None)
+
+    async def _wait_input(self, rt: RuntimeNode, ch: Any) -> None:
+        fut = self._loop.create_future()
+        rt.getter = fut
+        rt.wait_on = ch
+        rt.state = WAITING
+        self._idle(rt)
+        await fut
+
+    async def _wait_space(self, rt: RuntimeNode, ch: Channel) -> None:
+        while len(ch.items) >= ch.maxsize:
+            fut = self._loop.create_future()
+            ch.putter = fut
+            rt.getter = fut
+            rt.wait_on = ch
+            rt.state = BLOCKED
+            self._idle(rt)
+            await fut
+        rt.state = SENDING
+
+    def _took(self, ch: Channel) -> None:
+        """After an item left `ch`: wake its producer if it waits for space."""
+        fut = ch.putter
+        if fut is not None:
+            ch.putter = None
+            self._wake(self._rt[ch.src.node_id], SENDING)
+
+    async def _send(self, rt: RuntimeNode, out: dict) -> None:
+        outs = rt.outs
+        rts = self._rt
+        rt.state = SENDING
+        for key, value in out.items():
+            if value is None:
+                continue
+            chans = outs.get(key)
+            if chans is None:
+                self._out_channels(rt, key)
+            for ch in chans:
+                ch.sent += 1
+                if ch.sticky:
+                    ch.value = value
+                    ch.has_value = True
+                else:
+                    items = ch.items
+                    if len(items) >= ch.maxsize:
+                        if ch.latest:
+                            items.popleft()
+                            ch.drops += 1
+                            items.append(value)
+                            continue  # full: the consumer is not waiting
+                        await self._wait_space(rt, ch)
+                    items.append(value)
+                    if ch.any_order is not None:
+                        ch.any_order.append(ch)
+                    if len(items) > ch.high:
+                        ch.high = len(items)
+                drt = rts[ch.dst.node_id]
+                if drt.getter is not None and (drt.wait_on is ch or (drt.wait_on is _WAIT_ANY and ch.any_order)):
+                    self._wake(drt, TAKING)
+
+    async def _node_main(self, rt: RuntimeNode) -> None:
+        try:
+            if isinstance(rt.node, SensorNode):
+                await self._sensor_loop(rt)
+            elif rt.events or rt.anys:
+                await self._event_loop(rt)
+            else:
+                await self._source_loop(rt)
+        except asyncio.CancelledError:
+            raise
+        except BaseException as exc:  # noqa: BLE001 - any failure stops the graph, reported with the node's name
+            self._fail(rt, exc)
+            return
+        rt.state = DONE
+        self._idle(rt)
+
+    async def _wait_stickies(self, rt: RuntimeNode) -> None:
+        for _name, ch in rt.stickies:
+            if not ch.has_value:
+                await self._wait_input(rt, ch)
+
+    def _timed_end(self, rt: RuntimeNode, t0: int) -> None:
+        t1 = perf_counter_ns()
+        dt = t1 - t0
+        rt.firings += 1
+        rt.total_ns += dt
+        if dt > rt.max_ns:
+            rt.max_ns = dt
+        self.last_progress_ns = t1
+
+    async def _event_loop(self, rt: RuntimeNode) -> None:
+        compute = rt.node.compute
+        base = rt.base
+        events = rt.events
+        stickies = rt.stickies
+        order = rt.any_order
+        n = 0
+        while True:
+            kw = base.copy()
+            if order is not None:
+                while True:
+                    if not order:
+                        await self._wait_input(rt, _WAIT_ANY)
+                        continue
+                    ch = order.popleft()
+                    if ch.items:  # (empty when a 'latest' drop consumed it)
+                        break
+                kw[ch.input] = ch.items.popleft()
+                if ch.putter is not None:
+                    self._took(ch)
+                rt.partial = True
+            for name, ch in events:
+                items = ch.items
+                if not items:
+                    await self._wait_input(rt, ch)
+                kw[name] = items.popleft()
+                if ch.putter is not None:
+                    self._took(ch)
+                rt.partial = True
+            for name, ch in stickies:
+                if not ch.has_value:
+                    await self._wait_input(rt, ch)
+                kw[name] = ch.value
+            rt.partial = False
+            rt.state = COMPUTING
+            t0 = rt.t0 = perf_counter_ns()
+            out = await compute(**kw)
+            self._timed_end(rt, t0)
+            if out:
+                await self._send(rt, out)
+            elif out is STOP:
+                return
+            rt.state = TAKING
+            n += 1
+            if n == _YIELD_EVERY:
+                n = 0
+                await asyncio.sleep(0)
+
+    async def _source_loop(self, rt: RuntimeNode) -> None:
+        compute = rt.node.compute
+        stickies = rt.stickies
+        repeat = rt.node.REPEAT
+        n = 0
+        while True:
+            await self._wait_stickies(rt)
+            kw = rt.base.copy()
+            for name, ch in stickies:
+                kw[name] = ch.value
+            rt.state = COMPUTING
+            t0 = rt.t0 = perf_counter_ns()
+            out = await compute(**kw)
+            self._timed_end(rt, t0)
+            if out is STOP:
+                return
+            if out:
+                await self._send(rt, out)
+            if not repeat:
+                return
+            rt.state = TAKING
+            n += 1
+            if n == _YIELD_EVERY:
+                n = 0
+                await asyncio.sleep(0)
+
+    async def _sensor_loop(self, rt: RuntimeNode) -> None:
+        node = rt.node
+        compute = node.compute
+        period = round(1e9 / node.rate_hz)
+        await self._wait_stickies(rt)
+        polled = rt.events + rt.anys
+        next_t = perf_counter_ns()
+        while True:
+            kw = rt.base.copy()
+            for name, ch in rt.stickies:
+                kw[name] = ch.value
+            for name, ch in polled:
+                if ch.items:
+                    kw[name] = ch.items.popleft()
+                    if ch.putter is not None:
+                        self._took(ch)
+            if rt.any_order is not None:
+                rt.any_order.clear()
+            rt.state = COMPUTING
+            t0 = rt.t0 = perf_counter_ns()
+            out = await compute(**kw)
+            self._timed_end(rt, t0)
+            if out is STOP:
+                return
+            if out:
+                await self._send(rt, out)
+            next_t += period
+            now = perf_counter_ns()
+            if now >= next_t:
+                missed = (now - next_t) // period + 1
+                node.missed_ticks += missed
+                next_t += missed * period
+            rt.state = SLEEPING
+            await asyncio.sleep((next_t - now) / 1e9)
+
+    def _check_quiescent(self) -> None:
+        """No node can run: end the graph (done when all queues are drained, else a stall naming the culprits)."""
+        if self._active != 0 or self._stop is None or self._stop.done():
+            return
+        rts = list(self._rt.values())
+        if all(rt.state == DONE for rt in rts):
+            self.request_stop("done")
+            return
+        stuck = [rt for rt in rts if rt.state == BLOCKED or (rt.state == WAITING and _is_stuck(rt, self._rt))]
+        if not stuck:
+            if not self.ctx.args.quiet:
+                self.ctx.log("all nodes idle and every queue drained: nothing left to do")
+            self.request_stop("done")
+            return
+        head = "deadlock: no node can make progress"
+        self.stall(head + "\n" + describe_states(self, perf_counter_ns()) + dump_task_stacks(self, limit=0))
+
+
+def _is_stuck(rt: RuntimeNode, rts: dict[str, RuntimeNode]) -> bool:
+    """A waiting node is stuck unless what it waits on comes (through other waiting nodes) from a finished node.
+
+    Waiting on a finished producer is the normal end of a stream; a chain of waits that loops back is a deadlock
+    (e.g. a cycle that was never seeded); a sticky input whose finished producer never sent a value is a bug.
+    """
+    seen = set()
+    cur = rt
+    while cur.state == WAITING:
+        if cur.node.node_id in seen:
+            return True  # the waits form a cycle
+        seen.add(cur.node.node_id)
+        ch = cur.wait_on
+        if isinstance(ch, Channel):
+            src = rts[ch.src.node_id]
+            if ch.sticky and src.state == DONE:
+                return True  # the producer finished without ever sending this value
+            cur = src
+        else:  # waiting on ANY inputs: stuck only if no ANY producer has finished and they all wait in a cycle
+            pending = [rts[c.src.node_id] for _n, c in cur.anys if rts[c.src.node_id].state != DONE]
+            if not pending:
+                return False
+            cur = pending[0]
+    return cur.state == BLOCKED
+
+
+def _did_you_mean(name: str, options) -> str:
+    close = difflib.get_close_matches(name, list(options), n=1)
+    listed = ", ".join(repr(o) for o in options) or "none"
+    return f" (did you mean {close[0]!r}?)" if close else f" (it has: {listed})"

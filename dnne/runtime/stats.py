@@ -1,0 +1,65 @@
+"""Per-node and per-queue statistics printed at the end of a run (and written as one metrics record)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .runner import GraphRunner
+
+
+def node_stats(runner: GraphRunner) -> list[dict[str, Any]]:
+    rows = []
+    for node_id, rt in runner._rt.items():
+        n = rt.firings
+        rows.append(
+            {
+                "node_id": node_id,
+                "class": type(rt.node).__name__,
+                "title": rt.node.title,
+                "firings": n,
+                "mean_ms": round(rt.total_ns / n / 1e6, 4) if n else 0.0,
+                "max_ms": round(rt.max_ns / 1e6, 4),
+                "state": rt.state_name,
+            }
+        )
+    return rows
+
+
+def queue_stats(runner: GraphRunner) -> list[dict[str, Any]]:
+    return [
+        {
+            "edge": ch.label(),
+            "mode": ch.mode,
+            "policy": "latest" if ch.latest else "block",
+            "maxsize": ch.maxsize,
+            "sent": ch.sent,
+            "high_water": 1 if ch.sticky and ch.has_value else ch.high,
+            "drops": ch.drops,
+        }
+        for ch in runner.channels
+    ]
+
+
+def stats_record(runner: GraphRunner) -> dict[str, Any]:
+    return {"event": "stats", "nodes": node_stats(runner), "queues": queue_stats(runner)}
+
+
+def format_stats(runner: GraphRunner, reason: str) -> str:
+    """A plain-text table: node firings and compute times, then queues with high-water marks and drops."""
+    nodes = node_stats(runner)
+    lines = [f"run ended: {reason}"]
+    if nodes:
+        w = max(len(f"{r['node_id']} {r['class']} {r['title']!r}") for r in nodes)
+        lines.append(f"  {'node'.ljust(w)}  {'firings':>9}  {'mean ms':>9}  {'max ms':>9}")
+        for r in nodes:
+            label = f"{r['node_id']} {r['class']} {r['title']!r}".ljust(w)
+            lines.append(f"  {label}  {r['firings']:>9}  {r['mean_ms']:>9.3f}  {r['max_ms']:>9.3f}")
+    queues = queue_stats(runner)
+    if queues:
+        w = max(len(q["edge"]) for q in queues)
+        lines.append(f"  {'queue'.ljust(w)}  {'sent':>9}  {'high/max':>9}  {'drops':>7}")
+        for q in queues:
+            hw = f"{q['high_water']}/{q['maxsize']}" if q["mode"] != "sticky" else "sticky"
+            lines.append(f"  {q['edge'].ljust(w)}  {q['sent']:>9}  {hw:>9}  {q['drops']:>7}")
+    return "\n".join(lines)

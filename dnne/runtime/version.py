@@ -1,0 +1,3 @@
+"""The runtime's version (recorded in checkpoints)."""
+
+__version__ = "0.1.0"

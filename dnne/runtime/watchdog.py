@@ -1,0 +1,121 @@
+"""Stall watchdog: a thread that notices when no node has finished a firing for `--stall-timeout` seconds.
+
+It asks the event loop to stop with exit 3, printing what each node is doing (waiting on input X, blocked sending
+to Y, computing since …) and the task stacks. If the loop itself is stuck (a node blocking in synchronous code),
+it prints every thread's stack and exits the process with code 3.
+"""
+
+from __future__ import annotations
+
+import faulthandler
+import io
+import os
+import sys
+import threading
+from time import perf_counter_ns
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .runner import GraphRunner
+
+HARD_EXIT_AFTER_S = 5.0
+
+
+def describe_states(runner: GraphRunner, now_ns: int) -> str:
+    """One line per node: what it is doing and for how long."""
+    from .channels import Channel
+    from .runner import BLOCKED, COMPUTING, DONE, SLEEPING, WAITING
+
+    lines = []
+    for rt in runner._rt.values():
+        node = rt.node
+        label = f"  node {node.describe()}"
+        if rt.state == WAITING:
+            ch = rt.wait_on
+            if isinstance(ch, Channel):
+                what = "a value" if ch.sticky else "an item"
+                text = f"waiting on input {ch.input!r} for {what} from node {ch.src.node_id}.{ch.output}"
+            else:
+                text = "waiting on its ANY inputs " + ", ".join(repr(n) for n, _c in rt.anys)
+            if rt.partial:
+                text += " (it already took its other inputs for this firing)"
+            held = [f"{n!r} holds {len(c.items)}" for n, c in rt.events if c.items]
+            if held:
+                text += "; " + ", ".join(held)
+            text += f" for {(now_ns - rt.since_ns) / 1e9:.1f}s"
+        elif rt.state == BLOCKED:
+            ch = rt.wait_on
+            text = (
+                f"blocked sending {ch.output!r} to node {ch.dst.node_id} input {ch.input!r} "
+                f"(queue full {len(ch.items)}/{ch.maxsize}) for {(now_ns - rt.since_ns) / 1e9:.1f}s"
+            )
+        elif rt.state == COMPUTING:
+            text = f"computing firing {rt.firings + 1} for {(now_ns - rt.t0) / 1e9:.1f}s"
+        elif rt.state == DONE:
+            text = f"finished after {rt.firings} firings"
+        elif rt.state == SLEEPING:
+            text = "sleeping until its next tick"
+        else:
+            text = rt.state_name
+        lines.append(f"{label}: {text}")
+    return "\n".join(lines)
+
+
+def dump_task_stacks(runner: GraphRunner, limit: int | None = 8) -> str:
+    """The stack of every node task still running (limit=0: none)."""
+    if limit == 0:
+        return ""
+    out = io.StringIO()
+    for rt in runner._rt.values():
+        task = rt.task
+        if task is None or task.done():
+            continue
+        out.write(f"\n--- task of node {rt.node.describe()} ---\n")
+        task.print_stack(limit=limit, file=out)
+    return out.getvalue()
+
+
+class Watchdog:
+    """Checks `runner.last_progress_ns` from a daemon thread every ~timeout/4 seconds."""
+
+    def __init__(self, runner: GraphRunner, timeout_s: float):
+        self.runner = runner
+        self.timeout_ns = int(timeout_s * 1e9)
+        self.interval = max(0.02, min(1.0, timeout_s / 4))
+        self._stopped = threading.Event()
+        self._thread = threading.Thread(target=self._watch, name="dnne-watchdog", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stopped.set()
+
+    def _watch(self) -> None:
+        runner = self.runner
+        loop = runner._loop
+        while not self._stopped.wait(self.interval):
+            idle = perf_counter_ns() - runner.last_progress_ns
+            if idle < self.timeout_ns:
+                continue
+            try:
+                loop.call_soon_threadsafe(self._report, idle)
+            except RuntimeError:  # loop closed
+                return
+            if self._stopped.wait(HARD_EXIT_AFTER_S):
+                return
+            sys.stderr.write(f"stall: the event loop is not responding for {HARD_EXIT_AFTER_S:.0f}s; stacks:\n")
+            faulthandler.dump_traceback(file=sys.stderr, all_threads=True)
+            sys.stderr.flush()
+            runner.ctx.finish("stall", 3)
+            os._exit(3)
+
+    def _report(self, idle_ns: int) -> None:
+        runner = self.runner
+        if self._stopped.is_set() or runner._stop is None or runner._stop.done():
+            return
+        now = perf_counter_ns()
+        if now - runner.last_progress_ns < self.timeout_ns:
+            return
+        head = f"stall: no node finished a firing for {idle_ns / 1e9:.1f}s (--stall-timeout {self.timeout_ns / 1e9:g}s)"
+        runner.stall(head + "\n" + describe_states(runner, now) + dump_task_stacks(runner))

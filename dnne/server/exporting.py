@@ -1,0 +1,150 @@
+"""Export a graph sent by the editor: pick the workflow out of the request, export it, describe the result.
+
+Shared by `dnne serve` (`POST /api/prompt`, `POST /dnne/export`) and the ComfyUI node pack (`POST /dnne/export`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+
+from dnne.errors import Diagnostic, DiagnosticError, DnneError
+from dnne.server.node_errors import error_body, plain_error
+from dnne.server.paths import sanitize_name
+
+MAX_BODY_BYTES = 16 * 1024 * 1024
+
+
+class BadRequest(ValueError):
+    """The request body does not have the expected shape."""
+
+
+@dataclass
+class ExportOutcome:
+    name: str
+    export_path: Path
+    files: list[str]
+    runner_py: str
+    warnings: list[Diagnostic] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "export_path": str(self.export_path),
+            "files": self.files,
+            "runner_py": self.runner_py,
+            "warnings": [w.to_json() for w in self.warnings],
+        }
+
+
+def workflow_from_prompt_body(body: Any) -> dict:
+    """The graph to export from a ComfyUI `/api/prompt` body: the UI workflow when present, else the API prompt."""
+    if not isinstance(body, dict):
+        raise BadRequest("the request body must be a JSON object")
+    extra = body.get("extra_data")
+    workflow = None
+    if isinstance(extra, dict) and isinstance(extra.get("extra_pnginfo"), dict):
+        workflow = extra["extra_pnginfo"].get("workflow")
+    if isinstance(workflow, dict):
+        return workflow
+    prompt = body.get("prompt")
+    if isinstance(prompt, dict):
+        return prompt
+    raise BadRequest("the request has neither extra_data.extra_pnginfo.workflow nor a prompt object")
+
+
+def workflow_from_export_body(body: Any) -> dict:
+    """The graph to export from a `/dnne/export` body `{workflow?, prompt?, name?, run?}`."""
+    if not isinstance(body, dict):
+        raise BadRequest("the request body must be a JSON object")
+    for key in ("workflow", "prompt"):
+        if isinstance(body.get(key), dict):
+            return body[key]
+    raise BadRequest("the request needs a 'workflow' (UI JSON) or 'prompt' (API JSON) object")
+
+
+def export_name(requested: Any, source: dict) -> str:
+    """A safe folder name: the requested name, else one derived from the content (never from server state)."""
+    if isinstance(requested, str) and requested.strip():
+        return sanitize_name(requested)
+    digest = hashlib.sha256(json.dumps(source, sort_keys=True, default=str).encode("utf-8")).hexdigest()[:10]
+    return f"workflow_{digest}"
+
+
+def export_now(source: dict, exports_root: Path, name: str) -> ExportOutcome:
+    """Validate and export `source` to `exports_root/name/` (replacing it). Raises `DiagnosticError` if invalid."""
+    from dnne.codegen.export import export_workflow  # imported late: the server starts even if codegen is broken
+
+    out_dir = exports_root / name
+    result = export_workflow(source, out_dir, name=name)
+    files = sorted(Path(f).relative_to(out_dir).as_posix() if Path(f).is_absolute() else str(f) for f in result.files)
+    runner = out_dir / "runner.py"
+    return ExportOutcome(
+        name=name,
+        export_path=out_dir,
+        files=files,
+        runner_py=runner.read_text(encoding="utf-8"),
+        warnings=[d for d in result.diagnostics if not d.is_error],
+    )
+
+
+async def export_async(source: dict, exports_root: Path, name: str) -> ExportOutcome:
+    return await asyncio.to_thread(export_now, source, exports_root, name)
+
+
+async def read_json(request: web.Request) -> Any:
+    try:
+        raw = await request.read()
+    except web.HTTPRequestEntityTooLarge:
+        raise
+    try:
+        return json.loads(raw)
+    except ValueError as exc:
+        raise BadRequest(f"the request body is not valid JSON: {exc}") from exc
+
+
+def failure_response(exc: Exception) -> web.Response:
+    """The HTTP answer for an export that did not happen."""
+    if isinstance(exc, DiagnosticError):
+        return web.json_response(error_body(exc.diagnostics), status=400)
+    if isinstance(exc, BadRequest):
+        return web.json_response(plain_error("invalid_prompt", str(exc)), status=400)
+    if isinstance(exc, ImportError):
+        body = plain_error("dnne_unavailable", "dnne's exporter could not be imported", f"{type(exc).__name__}: {exc}")
+        return web.json_response(body, status=503)
+    if isinstance(exc, DnneError):
+        return web.json_response(plain_error("dnne_error", str(exc)), status=400)
+    raise exc
+
+
+ExportHook = Callable[[ExportOutcome, dict], Awaitable[dict[str, Any]]]
+
+
+def make_export_handler(
+    exports_root: Callable[[], Path], after_export: ExportHook | None = None
+) -> Callable[[web.Request], Awaitable[web.Response]]:
+    """The `POST /dnne/export` handler: body `{workflow|prompt, name?, run?}` → `{export_path, files, runner_py, …}`.
+
+    `after_export(outcome, body)` may add keys to the answer (the editor server starts a run there).
+    """
+
+    async def dnne_export(request: web.Request) -> web.Response:
+        try:
+            body = await read_json(request)
+            source = workflow_from_export_body(body)
+            outcome = await export_async(source, exports_root(), export_name(body.get("name"), source))
+        except (DiagnosticError, BadRequest, ImportError, DnneError) as exc:
+            return failure_response(exc)
+        answer = outcome.to_json()
+        if after_export is not None:
+            answer.update(await after_export(outcome, body))
+        return web.json_response(answer)
+
+    return dnne_export

@@ -1,0 +1,311 @@
+"""Export and run routes: `/api/prompt` (the editor's Run button), `/dnne/export`, interrupt, queue, history, jobs."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+from aiohttp import web
+
+from dnne import __version__
+from dnne.errors import DiagnosticError, DnneError
+from dnne.server.exporting import (
+    BadRequest,
+    ExportOutcome,
+    export_async,
+    export_name,
+    failure_response,
+    make_export_handler,
+    read_json,
+    workflow_from_prompt_body,
+)
+from dnne.server.node_errors import plain_error
+from dnne.server.runs import RunArgsError, RunProcess, run_flags
+from dnne.server.state import RUN_AFTER_EXPORT, RUN_ARGS, STATE_KEY, Job, ServerState, log
+
+routes = web.RouteTableDef()
+_TASKS: set[asyncio.Task] = set()
+
+
+def _spawn(coro) -> None:
+    task = asyncio.get_running_loop().create_task(coro)
+    _TASKS.add(task)
+    task.add_done_callback(_TASKS.discard)
+
+
+def _dnne_options(body: dict) -> dict:
+    extra = body.get("extra_data")
+    options = extra.get("dnne") if isinstance(extra, dict) else None
+    return options if isinstance(options, dict) else {}
+
+
+def _report_node(source: dict) -> str | None:
+    """A node id to attach export/run results to: the last sink-like node of the graph, else the last node."""
+    if isinstance(source.get("nodes"), list):
+        nodes = [(str(n.get("id")), n.get("type")) for n in source["nodes"] if isinstance(n, dict) and "id" in n]
+    else:
+        nodes = [(str(k), v.get("class_type")) for k, v in source.items() if isinstance(v, dict)]
+    if not nodes:
+        return None
+    try:
+        from dnne.catalog import default_catalog
+
+        catalog = default_catalog()
+        for node_id, kind in reversed(nodes):
+            spec = catalog.get(catalog.canonical(kind) or "") if isinstance(kind, str) else None
+            if spec is not None and (spec.is_sink or spec.output_node):
+                return node_id
+    except Exception as exc:  # the catalog only picks a nicer node here; never fail an export over it
+        log.debug("catalog unavailable while choosing the report node: %s", exc)
+    return nodes[-1][0]
+
+
+def _busy() -> web.Response:
+    body = plain_error("run_in_progress", "a run is already in progress: interrupt it first (Cancel / Interrupt)")
+    return web.json_response(body, status=409)
+
+
+async def _announce_export(state: ServerState, job: Job, outcome: ExportOutcome, node: str | None) -> None:
+    """Websocket messages for a finished export (sent just after the HTTP answer)."""
+    await asyncio.sleep(0.05)
+    pid = job.id
+    await state.send("execution_start", {"prompt_id": pid, "timestamp": int(time.time() * 1000)})
+    if node is not None:
+        await state.send("executing", {"node": node, "display_node": node, "prompt_id": pid})
+    await state.send("progress", {"value": 1, "max": 1, "prompt_id": pid, "node": node})
+    output = {"export_path": [str(outcome.export_path)], "files": outcome.files}
+    job.outputs[node or "export"] = output
+    if node is not None:
+        await state.send("executed", {"node": node, "display_node": node, "output": output, "prompt_id": pid})
+    await state.send("dnne.exported", {"prompt_id": pid, "name": outcome.name, **output})
+
+
+async def _finish(state: ServerState, job: Job, status: str, error: dict | None = None) -> None:
+    job.status = status
+    job.end_time = int(time.time() * 1000)
+    job.error = error
+    pid = job.id
+    if status == "completed":
+        await state.send("executing", {"node": None, "prompt_id": pid})
+        await state.send("execution_success", {"prompt_id": pid, "timestamp": job.end_time})
+    elif status == "cancelled":
+        await state.send("execution_interrupted", {"prompt_id": pid, "node_id": "", "node_type": "", "executed": []})
+    else:
+        await state.send("execution_error", error or {"prompt_id": pid})
+    await state.send_status()
+
+
+async def _export_then_maybe_run(state: ServerState, job: Job, outcome: ExportOutcome, node, flags) -> None:
+    await _announce_export(state, job, outcome, node)
+    if flags is None:
+        await _finish(state, job, "completed")
+        return
+    await _run(state, job, outcome, node, flags)
+
+
+async def _run(state: ServerState, job: Job, outcome: ExportOutcome, node: str | None, flags: list[str]) -> None:
+    metrics = state.runs_dir / f"{outcome.name}-{job.id[:8]}.jsonl"
+    proc = RunProcess(outcome.export_path, job.id, state.send, metrics_path=metrics, flags=flags)
+    state.run = proc
+    try:
+        await proc.start()
+        log.info("run %s: %s (in %s)", job.id, " ".join(proc.argv[1:]), outcome.export_path)
+        await state.send("dnne.run_started", {"prompt_id": job.id, "metrics": str(metrics), "argv": proc.argv[1:]})
+        code = await proc.watch()
+    except OSError as exc:
+        code = -1
+        proc.output_tail.append(f"could not start the run: {exc}")
+    finally:
+        state.run = None
+    job.outputs[node or "run"] = {"metrics": [str(metrics)], "exit_code": [code], "records": [proc.records]}
+    log.info("run %s exited with %s after %d metrics records", job.id, code, proc.records)
+    if proc.interrupted or code in (130, 143):
+        await _finish(state, job, "cancelled")
+    elif code == 0:
+        if node is not None:
+            output = job.outputs[node]
+            await state.send("executed", {"node": node, "display_node": node, "output": output, "prompt_id": job.id})
+        await _finish(state, job, "completed")
+    else:
+        failed = proc.error_record or {}
+        message = str(failed.get("message") or f"runner.py exited with code {code}")
+        error = {
+            "prompt_id": job.id,
+            "node_id": str(failed.get("node_id") or proc.last_node or node or ""),
+            "node_type": str(failed.get("node_type") or ""),
+            "executed": [],
+            "exception_message": message + "\n" + "\n".join(list(proc.output_tail)[-15:]),
+            "exception_type": "NodeError" if failed else "RunnerExit",
+            "traceback": list(proc.output_tail),
+            "current_inputs": {},
+            "current_outputs": {},
+            "timestamp": int(time.time() * 1000),
+        }
+        await _finish(state, job, "failed", error)
+
+
+@routes.post("/api/prompt")
+async def post_prompt(request: web.Request) -> web.Response:
+    state = request.app[STATE_KEY]
+    try:
+        body = await read_json(request)
+        source = workflow_from_prompt_body(body)
+        options = _dnne_options(body)
+        run = bool(options.get("run", state.settings.get(RUN_AFTER_EXPORT, False)))
+        flags = run_flags(options.get("run_args", state.settings.get(RUN_ARGS, ""))) if run else None
+    except BadRequest as exc:
+        return failure_response(exc)
+    except RunArgsError as exc:
+        return web.json_response(plain_error("invalid_run_args", str(exc)), status=400)
+    if run and state.run is not None:
+        return _busy()
+    name = export_name(options.get("name"), source)
+    try:
+        outcome = await export_async(source, state.exports_dir, name)
+    except (DiagnosticError, ImportError, DnneError) as exc:
+        return failure_response(exc)
+    prompt_id = body.get("prompt_id") if isinstance(body.get("prompt_id"), str) else None
+    job = state.new_job(prompt_id, workflow=source)
+    job.status, job.start_time = "in_progress", int(time.time() * 1000)
+    log.info("exported %s to %s", name, outcome.export_path)
+    _spawn(_export_then_maybe_run(state, job, outcome, _report_node(source), flags))
+    answer = {"prompt_id": job.id, "number": job.number, "node_errors": {}}
+    answer.update(export_path=str(outcome.export_path), files=outcome.files, run=run)
+    return web.json_response(answer)
+
+
+@routes.get("/api/prompt")
+async def get_prompt(request: web.Request) -> web.Response:
+    state = request.app[STATE_KEY]
+    return web.json_response({"exec_info": {"queue_remaining": state.queue_remaining()}})
+
+
+def export_route(app: web.Application) -> None:
+    """`POST /dnne/export` (and `/api/dnne/export`): the extension's Export / Download runner / Export and run."""
+    state = app[STATE_KEY]
+
+    async def after_export(outcome: ExportOutcome, body: dict) -> dict[str, Any]:
+        if not body.get("run"):
+            return {"run": False}
+        try:
+            flags = run_flags(body.get("run_args", state.settings.get(RUN_ARGS, "")))
+        except RunArgsError as exc:
+            return {"run": False, "run_error": str(exc)}
+        if state.run is not None:
+            return {"run": False, "run_error": "a run is already in progress"}
+        source = body.get("workflow") if isinstance(body.get("workflow"), dict) else body.get("prompt")
+        job = state.new_job(workflow=source)
+        job.status, job.start_time = "in_progress", int(time.time() * 1000)
+        _spawn(_export_then_maybe_run(state, job, outcome, _report_node(source or {}), flags))
+        return {"run": True, "prompt_id": job.id}
+
+    handler = make_export_handler(lambda: state.exports_dir, after_export)
+    app.router.add_post("/dnne/export", handler)
+    app.router.add_post("/api/dnne/export", handler)
+
+
+async def dnne_info(request: web.Request) -> web.Response:
+    return web.json_response({"dnne_version": __version__, "host": "dnne-serve"})
+
+
+@routes.post("/api/interrupt")
+async def interrupt(request: web.Request) -> web.Response:
+    state = request.app[STATE_KEY]
+    if state.run is not None and state.run.running:
+        log.info("interrupt: sending SIGINT to run %s", state.run.prompt_id)
+        _spawn(state.run.interrupt())
+    return web.Response(status=200)
+
+
+@routes.get("/api/queue")
+async def get_queue(request: web.Request) -> web.Response:
+    state = request.app[STATE_KEY]
+    running = [[j.number, j.id, {}, {}, []] for j in state.jobs.values() if j.status == "in_progress"]
+    return web.json_response({"queue_running": running, "queue_pending": []})
+
+
+@routes.post("/api/queue")
+async def post_queue(request: web.Request) -> web.Response:
+    await read_json(request)  # clear/delete: nothing is ever pending here
+    return web.Response(status=200)
+
+
+def _finished(state: ServerState) -> list[Job]:
+    return [j for j in state.jobs.values() if j.status in ("completed", "failed", "cancelled")]
+
+
+@routes.get("/api/history")
+async def get_history(request: web.Request) -> web.Response:
+    state = request.app[STATE_KEY]
+    try:
+        limit = int(request.query.get("max_items", "0") or 0)
+    except ValueError:
+        limit = 0
+    jobs = _finished(state)
+    if limit > 0:
+        jobs = jobs[-limit:]
+    return web.json_response({j.id: j.history() for j in jobs})
+
+
+@routes.get("/api/history/{prompt_id}")
+async def get_history_item(request: web.Request) -> web.Response:
+    state = request.app[STATE_KEY]
+    job = state.jobs.get(request.match_info["prompt_id"])
+    return web.json_response({job.id: job.history()} if job is not None and job in _finished(state) else {})
+
+
+@routes.post("/api/history")
+async def post_history(request: web.Request) -> web.Response:
+    state = request.app[STATE_KEY]
+    body = await read_json(request)
+    if isinstance(body, dict):
+        if body.get("clear"):
+            for job in _finished(state):
+                del state.jobs[job.id]
+        for prompt_id in body.get("delete") or []:
+            if isinstance(prompt_id, str) and prompt_id in state.jobs and state.jobs[prompt_id] in _finished(state):
+                del state.jobs[prompt_id]
+    return web.Response(status=200)
+
+
+def _int_query(request: web.Request, key: str, default: int) -> int:
+    try:
+        return max(0, int(request.query.get(key, default)))
+    except ValueError:
+        return default
+
+
+@routes.get("/api/jobs")
+async def get_jobs(request: web.Request) -> web.Response:
+    state = request.app[STATE_KEY]
+    wanted = {s for s in request.query.get("status", "").split(",") if s}
+    jobs = [j for j in reversed(list(state.jobs.values())) if not wanted or j.status in wanted]
+    limit, offset = _int_query(request, "limit", 200), _int_query(request, "offset", 0)
+    page = jobs[offset : offset + limit]
+    pagination = {"offset": offset, "limit": limit, "total": len(jobs), "has_more": offset + len(page) < len(jobs)}
+    return web.json_response({"jobs": [j.summary() for j in page], "pagination": pagination})
+
+
+@routes.get("/api/jobs/{job_id}")
+async def get_job(request: web.Request) -> web.Response:
+    state = request.app[STATE_KEY]
+    job = state.jobs.get(request.match_info["job_id"])
+    if job is None:
+        return web.json_response({"error": "no such job"}, status=404)
+    return web.json_response(job.summary() | {"workflow": job.workflow, "outputs": job.outputs})
+
+
+@routes.post("/api/jobs/{job_id}/cancel")
+async def cancel_job(request: web.Request) -> web.Response:
+    state = request.app[STATE_KEY]
+    if state.run is not None and state.run.prompt_id == request.match_info["job_id"]:
+        _spawn(state.run.interrupt())
+    return web.Response(status=200)
+
+
+def add_prompt_routes(app: web.Application) -> None:
+    app.router.add_routes(routes)
+    export_route(app)
+    app.router.add_get("/dnne/info", dnne_info)
+    app.router.add_get("/api/dnne/info", dnne_info)

@@ -1,0 +1,215 @@
+"""Run an exported program as a subprocess and relay its JSON-lines metrics as ComfyUI websocket messages."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import shlex
+import signal
+import sys
+import time
+from collections import deque
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+Send = Callable[[str, dict[str, Any]], Awaitable[None]]
+
+# runner flags a client may pass (each value is a separate argv item: nothing goes through a shell)
+ALLOWED_FLAGS = {
+    "epochs": int,
+    "max_steps": int,
+    "seed": int,
+    "threads": int,
+    "num_envs": int,
+    "device": str,
+    "timeout": str,
+    "stall_timeout": str,
+}
+DEVICES = ("auto", "cpu", "cuda")
+POLL_SECONDS = 0.2
+INTERRUPT_GRACE_SECONDS = 15.0
+
+
+class RunArgsError(ValueError):
+    """Run arguments that are not allowed or malformed."""
+
+
+def run_flags(args: Any) -> list[str]:
+    """Runner flags from a dict (`{"epochs": 1}`) or a string (`"--epochs 1 --max-steps 5"`), checked."""
+    if args is None or args == "":
+        return []
+    if isinstance(args, str):
+        tokens = shlex.split(args)
+        pairs: dict[str, Any] = {}
+        while tokens:
+            flag = tokens.pop(0)
+            if not flag.startswith("--") or not tokens:
+                raise RunArgsError(f"expected '--flag value' pairs, got {flag!r}")
+            pairs[flag[2:].replace("-", "_")] = tokens.pop(0)
+        args = pairs
+    if not isinstance(args, dict):
+        raise RunArgsError("run arguments must be an object or a string of flags")
+    flags: list[str] = []
+    for key, value in sorted(args.items()):
+        kind = ALLOWED_FLAGS.get(str(key))
+        if kind is None:
+            raise RunArgsError(f"run flag {key!r} is not allowed here (allowed: {', '.join(sorted(ALLOWED_FLAGS))})")
+        if kind is int:
+            try:
+                value = int(value)
+            except (TypeError, ValueError):
+                raise RunArgsError(f"run flag {key!r} needs an integer, got {value!r}") from None
+            if value < 0:
+                raise RunArgsError(f"run flag {key!r} must not be negative")
+        else:
+            value = str(value)
+            if not value or value.startswith("-") or "\x00" in value:
+                raise RunArgsError(f"run flag {key!r} has an invalid value {value!r}")
+            if key == "device" and value not in DEVICES:
+                raise RunArgsError(f"device must be one of {', '.join(DEVICES)}")
+        flags += ["--" + str(key).replace("_", "-"), str(value)]
+    return flags
+
+
+def progress_of(record: dict[str, Any]) -> tuple[float, float] | None:
+    """`(value, max)` for a metrics record, from whichever counters it carries."""
+    for value_key, max_keys in (
+        ("value", ("max",)),
+        ("step", ("max_steps", "total_steps")),
+        ("epoch", ("epochs", "max_epochs", "total_epochs")),
+        ("episode", ("episodes", "max_episodes")),
+        ("update", ("updates", "max_updates", "total_updates")),
+    ):
+        value = record.get(value_key)
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            for max_key in max_keys:
+                top = record.get(max_key)
+                if isinstance(top, (int, float)) and not isinstance(top, bool) and top > 0:
+                    return float(value), float(top)
+            return float(value), 0.0
+    return None
+
+
+class RunProcess:
+    """One `python runner.py --metrics FILE --quiet …` subprocess, watched until it exits."""
+
+    def __init__(self, export_dir: Path, prompt_id: str, send: Send, *, metrics_path: Path, flags: list[str]):
+        self.export_dir = export_dir
+        self.prompt_id = prompt_id
+        self.send = send
+        self.metrics_path = metrics_path
+        self.flags = flags
+        self.proc: asyncio.subprocess.Process | None = None
+        self.output_tail: deque[str] = deque(maxlen=60)
+        self.records = 0
+        self.interrupted = False
+        self.returncode: int | None = None
+        self.last_node: str | None = None
+        self.error_record: dict[str, Any] | None = None  # the runtime's {"event": "error", "node_id", …} record
+        self._offset = 0
+        self._pending = b""
+
+    @property
+    def argv(self) -> list[str]:
+        return [sys.executable, "runner.py", "--metrics", str(self.metrics_path), "--quiet", *self.flags]
+
+    async def start(self) -> None:
+        self.metrics_path.parent.mkdir(parents=True, exist_ok=True)
+        self.metrics_path.unlink(missing_ok=True)
+        env = dict(os.environ, PYTHONUNBUFFERED="1")
+        self.proc = await asyncio.create_subprocess_exec(
+            *self.argv,
+            cwd=self.export_dir,
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT,
+            env=env,
+            start_new_session=True,  # a Ctrl-C in the server's terminal does not reach the run directly
+        )
+
+    @property
+    def running(self) -> bool:
+        return self.proc is not None and self.proc.returncode is None
+
+    async def watch(self) -> int:
+        """Relay metrics and output until the process exits; returns its exit code."""
+        assert self.proc is not None and self.proc.stdout is not None
+        reader = asyncio.create_task(self._read_output())
+        while self.proc.returncode is None:
+            await self._relay_new_metrics()
+            try:
+                await asyncio.wait_for(asyncio.shield(self.proc.wait()), POLL_SECONDS)
+            except asyncio.TimeoutError:
+                pass
+        await reader
+        await self._relay_new_metrics(final=True)
+        self.returncode = self.proc.returncode
+        return self.returncode
+
+    async def interrupt(self) -> None:
+        """SIGINT (the runner stops at the next step boundary, checkpoints, exits 130); escalate if it hangs."""
+        if not self.running:
+            return
+        self.interrupted = True
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGINT)
+        try:
+            await asyncio.wait_for(asyncio.shield(self.proc.wait()), INTERRUPT_GRACE_SECONDS)
+        except asyncio.TimeoutError:
+            self.proc.terminate()
+            try:
+                await asyncio.wait_for(asyncio.shield(self.proc.wait()), 5)
+            except asyncio.TimeoutError:
+                self.proc.kill()
+
+    async def _read_output(self) -> None:
+        assert self.proc is not None and self.proc.stdout is not None
+        while True:
+            line = await self.proc.stdout.readline()
+            if not line:
+                return
+            self.output_tail.append(line.decode("utf-8", "replace").rstrip())
+
+    async def _relay_new_metrics(self, final: bool = False) -> None:
+        try:
+            with open(self.metrics_path, "rb") as fh:
+                fh.seek(self._offset)
+                chunk = fh.read()
+        except FileNotFoundError:
+            return
+        self._offset += len(chunk)
+        data = self._pending + chunk
+        lines = data.split(b"\n")
+        self._pending = b"" if final else lines.pop()
+        for raw in lines:
+            if raw.strip():
+                await self._relay(raw)
+
+    async def _relay(self, raw: bytes) -> None:
+        try:
+            record = json.loads(raw)
+        except ValueError:
+            return
+        if not isinstance(record, dict):
+            return
+        self.records += 1
+        pid = self.prompt_id
+        if record.get("event") == "error":
+            self.error_record = record
+        node = record.get("node_id", record.get("node"))
+        if isinstance(node, (str, int)) and str(node) != self.last_node:
+            self.last_node = str(node)
+            await self.send("executing", {"node": self.last_node, "display_node": self.last_node, "prompt_id": pid})
+        await self.send("dnne.metrics", {"prompt_id": pid, "record": record})
+        progress = progress_of(record)
+        if progress is not None:
+            value, top = progress
+            await self.send(
+                "progress", {"value": value, "max": top or max(value, 1.0), "prompt_id": pid, "node": self.last_node}
+            )
+
+
+def started_at() -> int:
+    return int(time.time() * 1000)

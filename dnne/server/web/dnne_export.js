@@ -1,0 +1,124 @@
+// dnne editor extension: "Export to Python", "Download runner" and "Export and run" for dnne node graphs.
+// Works in `dnne serve` and in a real ComfyUI with the dnne node pack (served from /extensions/<pack>/).
+import { app } from "../../scripts/app.js";
+import { api } from "../../scripts/api.js";
+
+const EXPORT_ROUTE = "/dnne/export";
+const RUN_SETTING = "dnne.RunAfterExport";
+
+function toast(severity, summary, detail, life = 6000) {
+  const manager = app.extensionManager?.toast;
+  if (manager) manager.add({ severity, summary, detail, life });
+  else console.log(`[dnne] ${summary}: ${detail}`);
+}
+
+function workflowName() {
+  const active = app.extensionManager?.workflow?.activeWorkflow;
+  return active?.filename || active?.path?.split("/").pop()?.replace(/\.json$/, "") || "workflow";
+}
+
+function describeErrors(body) {
+  const lines = [];
+  for (const [nodeId, entry] of Object.entries(body.node_errors || {})) {
+    for (const err of entry.errors || []) {
+      const where = err.extra_info?.input_name ? ` ${err.extra_info.input_name}` : "";
+      lines.push(`node ${nodeId} (${entry.class_type})${where}: ${err.message}`);
+    }
+  }
+  if (!lines.length && body.error) lines.push(body.error.message || String(body.error));
+  return lines.join("\n");
+}
+
+async function postExport({ run = false } = {}) {
+  const { workflow, output } = await app.graphToPrompt();
+  const response = await api.fetchApi(EXPORT_ROUTE, {
+    method: "POST",
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify({ workflow, prompt: output, name: workflowName(), run }),
+  });
+  let body = {};
+  try {
+    body = await response.json();
+  } catch {
+    body = { error: { message: `HTTP ${response.status}` } };
+  }
+  if (!response.ok) {
+    toast("error", "dnne: the graph cannot be exported", describeErrors(body), 15000);
+    return null;
+  }
+  return body;
+}
+
+let onDnneServer = null;
+async function isDnneServer() {
+  if (onDnneServer === null) {
+    try {
+      const info = await (await api.fetchApi("/dnne/info")).json();
+      onDnneServer = info?.host === "dnne-serve";
+    } catch {
+      onDnneServer = false;
+    }
+  }
+  return onDnneServer;
+}
+
+async function exportToPython() {
+  // On `dnne serve` the Run/Queue path *is* the export: the editor then highlights invalid nodes itself.
+  if (await isDnneServer()) {
+    await app.queuePrompt(0, 1);
+    return;
+  }
+  const body = await postExport();
+  if (body) toast("success", "dnne: exported", `${body.export_path} (${body.files.length} files)`);
+}
+
+async function downloadRunner() {
+  const body = await postExport();
+  if (!body) return;
+  const blob = new Blob([body.runner_py], { type: "text/x-python" });
+  const link = document.createElement("a");
+  link.href = URL.createObjectURL(blob);
+  link.download = "runner.py";
+  document.body.appendChild(link);
+  link.click();
+  link.remove();
+  setTimeout(() => URL.revokeObjectURL(link.href), 1000);
+  toast("info", "dnne: runner.py downloaded", `full export (config.json, dnne_runtime/): ${body.export_path}`);
+}
+
+async function exportAndRun() {
+  const body = await postExport({ run: true });
+  if (!body) return;
+  if (body.run) toast("info", "dnne: running", `${body.export_path}/runner.py (Interrupt stops it)`);
+  else toast("warn", "dnne: exported, not run", body.run_error || "");
+}
+
+app.registerExtension({
+  name: "dnne.export",
+  settings: [
+    {
+      id: RUN_SETTING,
+      category: ["dnne", "Export", "Run after export"],
+      name: "Run the exported program after Run/Queue (progress shows in the editor)",
+      type: "boolean",
+      defaultValue: false,
+    },
+  ],
+  commands: [
+    { id: "dnne.ExportPython", label: "Export to Python", icon: "pi pi-file-export", function: exportToPython },
+    { id: "dnne.DownloadRunner", label: "Download runner", icon: "pi pi-download", function: downloadRunner },
+    { id: "dnne.ExportAndRun", label: "Export and run", icon: "pi pi-play", function: exportAndRun },
+  ],
+  menuCommands: [{ path: ["dnne"], commands: ["dnne.ExportPython", "dnne.DownloadRunner", "dnne.ExportAndRun"] }],
+  async setup() {
+    api.addEventListener("dnne.exported", ({ detail }) => {
+      toast("success", "dnne: exported", `${detail.export_path[0]} (${detail.files.length} files)`);
+    });
+    api.addEventListener("dnne.run_started", ({ detail }) => {
+      toast("info", "dnne: run started", `metrics: ${detail.metrics}`, 4000);
+    });
+    api.addEventListener("dnne.metrics", ({ detail }) => {
+      console.debug("[dnne] metrics", detail.record);
+    });
+  },
+});

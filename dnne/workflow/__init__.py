@@ -1,0 +1,1 @@
+"""Workflow loading: strict JSON, format detection, subgraphs, modes, widget mapping, validation → Graph."""

@@ -1,0 +1,164 @@
+"""Bypassed / muted nodes and frontend-only nodes (Reroute, PrimitiveNode, Note) are resolved away.
+
+Each connection into a remaining node gets its real source: through Reroute chains, through bypassed nodes (the
+first input whose type matches the output's, preferring the same slot index), to a PrimitiveNode's value (a
+constant source), or to nothing when the chain ends at a muted node or an unconnected input.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from dnne.workflow.raw import Conn, RawNode, Source, canonical_type
+from dnne.workflow.ui_graph import Level
+
+MUTED, BYPASSED = 2, 4
+REROUTE = "Reroute"
+PRIMITIVE = "PrimitiveNode"
+DECORATIVE = frozenset({"Note", "MarkdownNote"})
+VIRTUAL = frozenset({REROUTE, PRIMITIVE}) | DECORATIVE
+
+
+def is_legacy_group_node(node_type: str) -> bool:
+    return node_type.startswith(("workflow>", "workflow/"))
+
+
+def resolve(level: Level) -> Level:
+    """Drop virtual, muted and bypassed nodes; rewire every connection into a remaining node to its real source."""
+    out = Level(diagnostics=list(level.diagnostics))
+    incoming: dict[str, dict[str, Conn]] = {}
+    for conn in level.conns:
+        incoming.setdefault(conn.dst, {}).setdefault(conn.dst_input, conn)
+    for node in level.nodes.values():
+        if is_legacy_group_node(node.type):
+            out.add(
+                "E_UNSUPPORTED",
+                "legacy group nodes are not supported",
+                **node.where(),
+                hint="recreate the group as a subgraph in the editor (right-click → Convert to Subgraph)",
+            )
+        elif node.mode == MUTED and node.type not in DECORATIVE:
+            out.add("W_MUTED", "this node is muted (mode 2) and left out of the program", **node.where())
+        elif node.mode != BYPASSED and node.type not in VIRTUAL:
+            out.nodes[node.id] = node
+    resolver = _Resolver(level.nodes, incoming, out)
+    for conn in level.conns:
+        if conn.dst not in out.nodes:
+            continue
+        src = resolver.resolve(conn.src)
+        if src is not None:
+            out.conns.append(Conn(src, conn.dst, conn.dst_input, conn.type, conn.link_id))
+    out.orphans = [o for o in level.orphans if o[0] in out.nodes]
+    return out
+
+
+class _Resolver:
+    def __init__(self, nodes: dict[str, RawNode], incoming: dict[str, dict[str, Conn]], out: Level):
+        self.nodes = nodes
+        self.incoming = incoming
+        self.out = out
+        self.memo: dict[tuple[str, Any], Source | None] = {}
+        self.reported: set[str] = set()
+
+    def resolve(self, src: Source) -> Source | None:
+        path: list[tuple[str, Any]] = []
+        seen: set[tuple[str, Any]] = set()
+        result: Source | None = None
+        current: Source | None = src
+        while current is not None:
+            if current.is_constant or current.node is None:
+                result = current
+                break
+            key = (current.node, current.slot if current.slot is not None else current.name)
+            if key in self.memo:
+                result = self.memo[key]
+                break
+            if key in seen:
+                self._loop(current.node, path)
+                result = None
+                break
+            seen.add(key)
+            path.append(key)
+            node = self.nodes.get(current.node)
+            if node is None or not self._is_pass_through(node):
+                result = current
+                break
+            current, done = self._step(node, current)
+            if done:
+                result = current
+                break
+        for key in path:
+            self.memo[key] = result
+        return result
+
+    @staticmethod
+    def _is_pass_through(node: RawNode) -> bool:
+        return node.type in VIRTUAL or node.mode in (MUTED, BYPASSED)
+
+    def _step(self, node: RawNode, src: Source) -> tuple[Source | None, bool]:
+        """One hop back from a virtual/bypassed/muted node: (next source, whether it is final)."""
+        if node.type == PRIMITIVE:
+            return self._primitive(node), True
+        if node.type in DECORATIVE or node.mode == MUTED:
+            return None, True
+        inputs = self.incoming.get(node.id, {})
+        if node.type == REROUTE:
+            conn = next(iter(inputs.values()), None)
+            return (conn.src if conn else None), conn is None
+        slot = src.slot
+        if slot is None and src.name is not None:
+            slot = next((i for i, o in enumerate(node.outputs) if o.name == src.name), None)
+        out_type = canonical_type(node.outputs[slot].type) if slot is not None and slot < len(node.outputs) else "*"
+        choice = _bypass_input(node, slot or 0, out_type)
+        if choice is None:
+            if node.id not in self.reported:
+                self.reported.add(node.id)
+                self.out.add(
+                    "E_BYPASS",
+                    f"this node is bypassed, but none of its inputs has the type {out_type} of the output its "
+                    "consumers use",
+                    **node.where(),
+                    expected=f"an input of type {out_type}",
+                    got=", ".join(f"{i.name}: {i.type}" for i in node.inputs) or "no inputs",
+                    hint="un-bypass the node, or connect the consumers to a matching source",
+                )
+            return None, True
+        conn = inputs.get(choice)
+        return (conn.src if conn else None), conn is None
+
+    def _primitive(self, node: RawNode) -> Source | None:
+        values = node.widgets_values
+        if isinstance(values, list) and values:
+            return Source(None, constant=values[0], is_constant=True, name=node.id)
+        self.out.add("E_WIDGETS_SHORT", "this PrimitiveNode holds no value", **node.where(), field="value")
+        return None
+
+    def _loop(self, node_id: str, path: list[tuple[str, Any]]) -> None:
+        if node_id in self.reported:
+            return
+        self.reported.add(node_id)
+        node = self.nodes[node_id]
+        members = sorted({k[0] for k in path})
+        self.out.add(
+            "E_REROUTE_LOOP",
+            "these reroute/bypassed nodes feed each other in a loop: " + ", ".join(members),
+            **node.where(),
+            hint="a reroute chain must end at a real node's output",
+        )
+
+
+def _bypass_input(node: RawNode, slot: int, out_type: str) -> str | None:
+    """The input a bypassed node passes to output `slot` (ComfyUI's _getBypassSlotIndex)."""
+    inputs = node.inputs
+    if out_type == "*":
+        if slot < len(inputs):
+            return inputs[slot].name
+        return inputs[0].name if inputs else None
+
+    def matches(index: int) -> bool:
+        in_type = canonical_type(inputs[index].type)
+        return in_type == out_type or bool(set(in_type.split(",")) & set(out_type.split(",")))
+
+    if slot < len(inputs) and matches(slot):
+        return inputs[slot].name
+    return next((inputs[i].name for i in range(len(inputs)) if matches(i)), None)

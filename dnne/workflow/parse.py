@@ -1,0 +1,176 @@
+"""Strict JSON parsing of untrusted workflow text: size limit, duplicate keys, NaN/Infinity, nesting depth.
+
+`parse_json` never raises on bad input: it returns the parsed value (or None) and the diagnostics found.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from dnne.errors import Diagnostic
+
+DEFAULT_MAX_BYTES = 5_000_000
+MAX_DEPTH = 200
+
+
+class _Reject(Exception):
+    def __init__(self, diagnostic: Diagnostic):
+        self.diagnostic = diagnostic
+
+
+def read_source(source: str | bytes | Path) -> bytes:
+    """Bytes of a path (a `Path`, or a str that is not JSON text), or of JSON text given directly."""
+    if isinstance(source, bytes):
+        return source
+    if isinstance(source, Path):
+        return source.read_bytes()
+    text = source.lstrip()
+    if text.startswith(("{", "[")) or not text:
+        return source.encode("utf-8", "surrogatepass")
+    return Path(source).read_bytes()
+
+
+def decode(data: bytes) -> tuple[str | None, Diagnostic | None]:
+    """UTF-8 text (a leading BOM is allowed), or an E_PARSE diagnostic naming the bad byte."""
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+    try:
+        return data.decode("utf-8"), None
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        col = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
+        return None, Diagnostic(
+            "E_PARSE",
+            f"the file is not valid UTF-8 (byte 0x{data[exc.start]:02x} at offset {exc.start})",
+            path=f"{line}:{col}",
+            hint="save the workflow as UTF-8 JSON",
+        )
+
+
+def parse_json(data: str | bytes, *, max_bytes: int = DEFAULT_MAX_BYTES) -> tuple[Any, list[Diagnostic]]:
+    """Parse `data` strictly. Returns (value, []) or (None, [diagnostic])."""
+    size = len(data.encode("utf-8", "surrogatepass")) if isinstance(data, str) else len(data)
+    if size > max_bytes:
+        return None, [
+            Diagnostic(
+                "E_TOO_LARGE",
+                f"the workflow is {size:,} bytes, over the limit of {max_bytes:,} bytes",
+                expected=f"at most {max_bytes:,} bytes",
+                got=f"{size:,} bytes",
+                hint="raise the limit (max_bytes / --max-bytes) if this file is trusted",
+            )
+        ]
+    if isinstance(data, bytes):
+        text, problem = decode(data)
+        if problem is not None:
+            return None, [problem]
+    else:
+        text = data.removeprefix("\ufeff")
+    assert text is not None
+    depth = _max_depth(text)
+    if depth > MAX_DEPTH:
+        return None, [
+            Diagnostic(
+                "E_TOO_LARGE",
+                f"the JSON nesting is {depth} levels deep, over the limit of {MAX_DEPTH}",
+                expected=f"at most {MAX_DEPTH} levels",
+                got=f"{depth} levels",
+            )
+        ]
+    try:
+        value = json.loads(text, object_pairs_hook=_no_duplicates, parse_constant=_no_constant)
+    except _Reject as exc:
+        return None, [exc.diagnostic]
+    except json.JSONDecodeError as exc:
+        return None, [
+            Diagnostic(
+                "E_PARSE",
+                f"not valid JSON: {exc.msg}",
+                path=f"{exc.lineno}:{exc.colno}",
+                hint="the file may be truncated or not a workflow",
+            )
+        ]
+    except RecursionError:
+        return None, [Diagnostic("E_TOO_LARGE", "the JSON nesting is too deep to parse")]
+    except ValueError as exc:  # e.g. integers over the int-string conversion limit
+        return None, [Diagnostic("E_PARSE", f"not valid JSON: {exc}")]
+    problem = _find_nonfinite(value)
+    if problem is not None:
+        return None, [problem]
+    return value, []
+
+
+def _max_depth(text: str) -> int:
+    """Bracket nesting depth outside strings (a linear scan, so that deep input never reaches the parser)."""
+    depth = best = 0
+    in_string = escaped = False
+    for ch in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif ch == "\\":
+                escaped = True
+            elif ch == '"':
+                in_string = False
+        elif ch == '"':
+            in_string = True
+        elif ch in "[{":
+            depth += 1
+            if depth > best:
+                best = depth
+                if best > MAX_DEPTH:
+                    return best
+        elif ch in "]}":
+            depth -= 1
+    return best
+
+
+class _NonFinite(float):
+    """Marker for NaN/Infinity so that its JSON path can be reported after parsing."""
+
+    def __new__(cls, name: str) -> _NonFinite:
+        obj = super().__new__(cls, float(name.replace("Infinity", "inf")))
+        obj.name = name  # type: ignore[attr-defined]
+        return obj
+
+
+def _no_constant(name: str) -> float:
+    return _NonFinite(name)
+
+
+def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    result: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in result:
+            raise _Reject(
+                Diagnostic(
+                    "E_DUP_KEY",
+                    f"the key {key!r} appears twice in one JSON object",
+                    field=key,
+                    hint="JSON readers disagree on which value wins; keep only one",
+                )
+            )
+        result[key] = value
+    return result
+
+
+def _find_nonfinite(value: Any) -> Diagnostic | None:
+    """Iterative walk: the first NaN/Infinity with its JSON path."""
+    stack: list[tuple[Any, str]] = [(value, "$")]
+    while stack:
+        item, path = stack.pop()
+        if isinstance(item, _NonFinite):
+            return Diagnostic(
+                "E_NONFINITE",
+                f"{item.name} is not allowed in a workflow",  # type: ignore[attr-defined]
+                path=path,
+                expected="a finite number",
+                got=item.name,  # type: ignore[attr-defined]
+            )
+        if isinstance(item, dict):
+            stack.extend((v, f"{path}.{k}") for k, v in reversed(list(item.items())))
+        elif isinstance(item, list):
+            stack.extend((v, f"{path}[{i}]") for i, v in reversed(list(enumerate(item))))
+    return None

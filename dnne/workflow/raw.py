@@ -1,0 +1,95 @@
+"""The loader's intermediate form: every workflow format read into plain nodes and name-resolved connections.
+
+`RawWorkflow` is what the format readers produce and what subgraph flattening, mode handling, virtual-node
+elimination and validation work on. Nothing in it has been checked against the catalog yet.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from dnne.errors import Diagnostic
+
+LEGACY_TYPE_NAMES = {"POLICY_OUTPUT": "POLICY"}
+
+
+@dataclass
+class RawSlot:
+    """One entry of a UI node's `inputs[]` or `outputs[]`."""
+
+    name: str
+    type: str = "*"
+    widget: str | None = None  # inputs: the widget this socket is bound to
+
+
+@dataclass
+class RawNode:
+    id: str
+    type: str
+    title: str
+    mode: int = 0
+    inputs: list[RawSlot] = field(default_factory=list)
+    outputs: list[RawSlot] = field(default_factory=list)
+    widgets_values: Any = None  # list, dict or None (UI formats)
+    widgets_named: dict | None = None  # widgets_values_named (UI formats)
+    literals: dict[str, Any] | None = None  # API format: widget values given by input name
+    overrides: dict[str, Any] = field(default_factory=dict)  # promoted subgraph widget values, by widget name
+    properties: dict = field(default_factory=dict)
+    path: str = ""  # JSON path of the node, for diagnostics
+
+    def where(self) -> dict[str, Any]:
+        return {"node_id": self.id, "node_type": self.type, "title": self.title}
+
+
+@dataclass
+class Source:
+    """Where a connection comes from: a node output (by slot index and/or name) or a constant value."""
+
+    node: str | None
+    slot: int | None = None
+    name: str | None = None
+    constant: Any = None
+    is_constant: bool = False
+
+
+@dataclass
+class Conn:
+    """A link, already resolved to the target input's name."""
+
+    src: Source
+    dst: str
+    dst_input: str
+    type: str = "*"
+    link_id: Any = None
+
+
+@dataclass
+class RawWorkflow:
+    format: str  # ui-0.4 | ui-1 | api | prompt
+    nodes: dict[str, RawNode] = field(default_factory=dict)
+    conns: list[Conn] = field(default_factory=list)
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+    name: str | None = None
+
+    def add(self, code: str, message: str, **where: Any) -> None:
+        self.diagnostics.append(Diagnostic(code, message, **where))
+
+
+def type_name(value: Any) -> str:
+    """A link/slot type as saved (string, list of strings, or number) as one comparable string."""
+    if isinstance(value, str):
+        return value or "*"
+    if isinstance(value, list) and all(isinstance(v, str) for v in value):
+        return ",".join(value) or "*"
+    return "*"
+
+
+def canonical_type(name: str) -> str:
+    return ",".join(LEGACY_TYPE_NAMES.get(t.strip(), t.strip()) for t in name.split(","))
+
+
+def short(value: Any, limit: int = 60) -> str:
+    """A one-line repr of untrusted data for messages."""
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"

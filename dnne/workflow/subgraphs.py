@@ -1,0 +1,190 @@
+"""Subgraph flattening: instances of `definitions.subgraphs[]` are replaced by their inner nodes.
+
+Inner ids become "<instance id>:<inner id>" (joined with ':' at every nesting level). Links from the subgraph input
+node (-10) take the instance's incoming link; links to the output node (-20) feed the instance's consumers. Promoted
+widget values on the instance (`proxyWidgets` + `widgets_values`, `widgets_values_named`, or widget inputs) become
+constant sources or overrides of the inner node's widget. Muted or bypassed instances are not expanded (modes.py
+handles them like any node).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from typing import Any
+
+from dnne.workflow.raw import Conn, RawNode, Source
+from dnne.workflow.ui_graph import Level, read_level
+
+MAX_DEPTH = 16
+
+
+class TooLarge(Exception):
+    """Flattening would exceed the node budget."""
+
+
+@dataclass
+class _Expanded:
+    inner: Level
+    in_names: list[str]
+    out_names: list[str]
+    promoted: dict[str, Any]  # subgraph input name -> constant value (instance input unconnected)
+
+
+def collect_definitions(graph: dict, path: str, found: dict[str, tuple[dict, str]] | None = None) -> dict:
+    """Every subgraph definition by id, including nested `definitions` (iterative)."""
+    found = {} if found is None else found
+    stack = [(graph, path)]
+    while stack:
+        current, current_path = stack.pop()
+        definitions = current.get("definitions")
+        subgraphs = definitions.get("subgraphs") if isinstance(definitions, dict) else None
+        if not isinstance(subgraphs, list):
+            continue
+        for index, definition in enumerate(subgraphs):
+            def_path = f"{current_path}.definitions.subgraphs[{index}]"
+            if isinstance(definition, dict) and isinstance(definition.get("id"), str):
+                found.setdefault(definition["id"], (definition, def_path))
+                stack.append((definition, def_path))
+    return found
+
+
+def flatten(level: Level, definitions: dict, *, max_nodes: int, _stack: tuple[str, ...] = ()) -> Level:
+    """Expand every active subgraph instance in `level` (recursively). Raises TooLarge past `max_nodes`."""
+    instances = [n for n in level.nodes.values() if n.type in definitions and n.mode == 0]
+    if not instances:
+        return level
+    expanded: dict[str, _Expanded] = {}
+    for inst in instances:
+        if inst.type in _stack or len(_stack) >= MAX_DEPTH:
+            level.add(
+                "E_UNSUPPORTED",
+                "this subgraph contains itself" if inst.type in _stack else "subgraphs are nested too deeply",
+                **inst.where(),
+                hint="subgraphs may nest, but not recursively",
+            )
+            continue
+        definition, def_path = definitions[inst.type]
+        inner = _prefixed(read_level(definition, def_path, is_subgraph=True), inst.id + ":")
+        inner = flatten(inner, definitions, max_nodes=max_nodes, _stack=(*_stack, inst.type))
+        if len(inner.nodes) + len(level.nodes) > max_nodes:
+            raise TooLarge
+        in_names = _io_names(definition.get("inputs"))
+        out_names = _io_names(definition.get("outputs"))
+        expanded[inst.id] = _Expanded(inner, in_names, out_names, _promote(inst, in_names, inner))
+    if not expanded:
+        return level
+    return _merge(level, expanded)
+
+
+def _io_names(items: Any) -> list[str]:
+    if not isinstance(items, list):
+        return []
+    return [
+        i.get("name") if isinstance(i, dict) and isinstance(i.get("name"), str) else f"#{k}"
+        for k, i in enumerate(items)
+    ]
+
+
+def _prefixed(level: Level, prefix: str) -> Level:
+    out = Level(diagnostics=level.diagnostics)
+    for node in level.nodes.values():
+        node.id = prefix + node.id
+        out.nodes[node.id] = node
+    for conn in level.conns:
+        src = conn.src
+        if src.node is not None:
+            src.node = prefix + src.node
+        out.conns.append(Conn(src, prefix + conn.dst, conn.dst_input, conn.type, conn.link_id))
+    out.from_inputs = [(k, prefix + dst, name) for k, dst, name in level.from_inputs]
+    for k, src in level.to_outputs:
+        if src.node is not None:
+            src.node = prefix + src.node
+        out.to_outputs.append((k, src))
+    out.orphans = [(prefix + node_id, name, link) for node_id, name, link in level.orphans]
+    return out
+
+
+def _promote(inst: RawNode, in_names: list[str], inner: Level) -> dict[str, Any]:
+    """Promoted widget values of an instance: subgraph-input constants (returned) and inner overrides (applied)."""
+    promoted: dict[str, Any] = {}
+    proxies = inst.properties.get("proxyWidgets")
+    values = inst.widgets_values if isinstance(inst.widgets_values, list) else None
+    named = inst.widgets_named or (inst.widgets_values if isinstance(inst.widgets_values, dict) else None)
+    prefix = inst.id + ":"
+    if isinstance(proxies, list) and values and len(values) == len(proxies):
+        for proxy, value in zip(proxies, values, strict=True):
+            if not (isinstance(proxy, list) and len(proxy) == 2 and all(isinstance(p, str) for p in proxy)):
+                continue
+            inner_id, widget_name = proxy
+            if inner_id == "-1":
+                promoted[widget_name] = value
+            elif prefix + inner_id in inner.nodes:
+                inner.nodes[prefix + inner_id].overrides[widget_name] = value
+        return promoted
+    widget_inputs = [slot for slot in inst.inputs if slot.widget is not None]
+    if named:
+        for name, value in named.items():
+            if name in in_names:
+                promoted[name] = value
+    elif values and len(values) == len(widget_inputs):
+        for slot, value in zip(widget_inputs, values, strict=True):
+            if slot.name in in_names:
+                promoted[slot.name] = value
+    return promoted
+
+
+def _merge(level: Level, expanded: dict[str, _Expanded]) -> Level:
+    out = Level(diagnostics=list(level.diagnostics))
+    targets: dict[tuple[str, str], list[tuple[str, str]]] = defaultdict(list)
+    outs: dict[tuple[str, int], Source] = {}
+    for inst_id, exp in expanded.items():
+        for k, dst, dst_input in exp.inner.from_inputs:
+            if k < len(exp.in_names):
+                targets[(inst_id, exp.in_names[k])].append((dst, dst_input))
+        for k, src in exp.inner.to_outputs:
+            outs[(inst_id, k)] = src
+    fed: set[tuple[str, str]] = set()
+
+    def sources(src: Source) -> Source | None:
+        exp = expanded.get(src.node) if src.node is not None else None
+        if exp is None:
+            return src
+        slot = src.slot
+        if slot is None and src.name in exp.out_names:
+            slot = exp.out_names.index(src.name)
+        return outs.get((src.node, slot)) if slot is not None else None
+
+    def dests(dst: str, dst_input: str) -> list[tuple[str, str]]:
+        if dst in expanded:
+            fed.add((dst, dst_input))
+            return targets.get((dst, dst_input), [])
+        return [(dst, dst_input)]
+
+    for node_id, node in level.nodes.items():
+        if node_id not in expanded:
+            out.nodes[node_id] = node
+    for exp in expanded.values():
+        out.nodes.update(exp.inner.nodes)
+        out.diagnostics.extend(exp.inner.diagnostics)
+        out.orphans.extend(exp.inner.orphans)
+    for conn in [*level.conns, *(c for exp in expanded.values() for c in exp.inner.conns)]:
+        src = sources(conn.src)
+        if src is None:
+            continue
+        for dst, dst_input in dests(conn.dst, conn.dst_input):
+            out.conns.append(Conn(src, dst, dst_input, conn.type, conn.link_id))
+    for k, dst, dst_input in level.from_inputs:
+        out.from_inputs.extend((k, d, i) for d, i in dests(dst, dst_input))
+    for inst_id, exp in expanded.items():
+        for name, value in exp.promoted.items():
+            if (inst_id, name) in fed:
+                continue
+            for dst, dst_input in targets.get((inst_id, name), []):
+                out.conns.append(Conn(Source(None, constant=value, is_constant=True), dst, dst_input))
+    for k, src in level.to_outputs:
+        resolved = sources(src)
+        if resolved is not None:
+            out.to_outputs.append((k, resolved))
+    out.orphans.extend(level.orphans)
+    return out

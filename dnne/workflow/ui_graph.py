@@ -1,0 +1,378 @@
+"""Read one UI graph level (a 0.4 / version-1 workflow, or a subgraph definition) into raw nodes and connections.
+
+The link table is cross-checked with each node's `inputs[i].link` and `outputs[i].links` (bad-inputs cases 10–15).
+Links from the subgraph input node (-10) and to the subgraph output node (-20) are returned separately.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from dnne.errors import Diagnostic
+from dnne.workflow.raw import Conn, RawNode, RawSlot, Source, short, type_name
+
+SUBGRAPH_INPUT_ID = -10
+SUBGRAPH_OUTPUT_ID = -20
+KNOWN_MODES = {0: "always", 2: "muted", 4: "bypassed"}
+
+
+@dataclass
+class Level:
+    nodes: dict[str, RawNode] = field(default_factory=dict)
+    conns: list[Conn] = field(default_factory=list)
+    from_inputs: list[tuple[int, str, str]] = field(default_factory=list)  # (subgraph input slot, dst, dst_input)
+    to_outputs: list[tuple[int, Source]] = field(default_factory=list)  # (subgraph output slot, source)
+    orphans: list[tuple[str, str, Any]] = field(default_factory=list)  # (node id, input name, link id)
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+
+    def add(self, code: str, message: str, **where: Any) -> None:
+        self.diagnostics.append(Diagnostic(code, message, **where))
+
+
+@dataclass
+class _Link:
+    id: Any
+    src: int
+    src_slot: int
+    dst: int
+    dst_slot: int
+    type: str
+    path: str
+
+
+def is_node_id(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
+def read_level(graph: dict, path: str, *, is_subgraph: bool = False) -> Level:
+    level = Level()
+    raw_nodes = graph.get("nodes")
+    if not isinstance(raw_nodes, list):
+        level.add("E_FORMAT", "`nodes` must be a list of node objects", path=f"{path}.nodes", got=short(raw_nodes))
+        return level
+    by_int: dict[int, dict] = {}
+    for index, obj in enumerate(raw_nodes):
+        node = _read_node(obj, f"{path}.nodes[{index}]", level)
+        if node is None:
+            continue
+        if node.id in level.nodes:
+            level.add(
+                "E_DUP_NODE",
+                f"two nodes have the id {node.id} (types {level.nodes[node.id].type!r} and {node.type!r})",
+                node_id=node.id,
+                node_type=node.type,
+                title=node.title or None,
+                path=node.path,
+                hint="give every node a unique id (the editor renumbers duplicates silently when loading)",
+            )
+            continue
+        level.nodes[node.id] = node
+        by_int[obj["id"]] = obj
+    links = _read_links(graph.get("links"), f"{path}.links", level)
+    _connect(links, by_int, level, is_subgraph)
+    return level
+
+
+def _read_node(obj: Any, path: str, level: Level) -> RawNode | None:
+    if not isinstance(obj, dict):
+        level.add("E_FORMAT", "a node must be a JSON object", path=path, got=short(obj))
+        return None
+    node_id = obj.get("id")
+    node_type = obj.get("type")
+    title = obj.get("title") if isinstance(obj.get("title"), str) else ""
+    type_text = node_type if isinstance(node_type, str) else None
+    if not is_node_id(node_id):
+        level.add(
+            "E_NODE_ID",
+            f"node id {short(node_id)} is not a non-negative integer",
+            node_type=type_text,
+            title=title or None,
+            path=f"{path}.id",
+            expected="a non-negative integer",
+            got=short(node_id),
+            hint="ids like '12:3' are made by dnne when it flattens subgraphs; they are not accepted as input",
+        )
+        return None
+    if not isinstance(node_type, str) or not node_type:
+        level.add(
+            "E_UNKNOWN_TYPE",
+            f"node type {short(node_type)} is not a type name",
+            node_id=str(node_id),
+            path=f"{path}.type",
+            expected="a string",
+            got=short(node_type),
+        )
+        return None
+    mode = obj.get("mode", 0)
+    if mode is None:
+        mode = 0
+    if not isinstance(mode, int) or isinstance(mode, bool) or mode not in KNOWN_MODES:
+        level.add(
+            "E_MODE",
+            f"unknown node mode {short(mode)}",
+            node_id=str(node_id),
+            node_type=node_type,
+            title=title or None,
+            field="mode",
+            expected="0 (always), 2 (muted) or 4 (bypassed)",
+            got=short(mode),
+        )
+        mode = 0
+    widgets_named = obj.get("widgets_values_named")
+    node = RawNode(
+        id=str(node_id),
+        type=node_type,
+        title=title,
+        mode=mode,
+        inputs=_read_slots(obj.get("inputs"), f"{path}.inputs", level, node_id, node_type, is_input=True),
+        outputs=_read_slots(obj.get("outputs"), f"{path}.outputs", level, node_id, node_type, is_input=False),
+        widgets_values=obj.get("widgets_values"),
+        widgets_named=widgets_named if isinstance(widgets_named, dict) else None,
+        properties=obj.get("properties") if isinstance(obj.get("properties"), dict) else {},
+        path=path,
+    )
+    return node
+
+
+def _read_slots(items: Any, path: str, level: Level, node_id: int, node_type: str, *, is_input: bool) -> list[RawSlot]:
+    if items is None:
+        return []
+    if not isinstance(items, list):
+        level.add(
+            "E_FORMAT", "node inputs/outputs must be a list", node_id=str(node_id), node_type=node_type, path=path
+        )
+        return []
+    slots = []
+    for index, item in enumerate(items):
+        name = item.get("name") if isinstance(item, dict) else None
+        if not isinstance(name, str):
+            level.add(
+                "E_FORMAT",
+                f"{'input' if is_input else 'output'} slot {index} has no name",
+                node_id=str(node_id),
+                node_type=node_type,
+                path=f"{path}[{index}]",
+            )
+            name = f"#{index}"
+            item = item if isinstance(item, dict) else {}
+        widget = item.get("widget")
+        widget_name = widget.get("name") if isinstance(widget, dict) and isinstance(widget.get("name"), str) else None
+        slots.append(RawSlot(name=name, type=type_name(item.get("type")), widget=widget_name))
+    return slots
+
+
+def _slot_value(value: Any, what: str, link_path: str, level: Level) -> int | None:
+    if isinstance(value, int) and not isinstance(value, bool):
+        if value >= 0:
+            return value
+    elif isinstance(value, str) and value.isdigit() and value.isascii():
+        level.add(
+            "W_SLOT_COERCED",
+            f"{what} {value!r} is a string; read as {int(value)}",
+            path=link_path,
+            expected="an integer",
+            got=repr(value),
+        )
+        return int(value)
+    level.add(
+        "E_SLOT",
+        f"{what} {short(value)} is not a valid slot index",
+        path=link_path,
+        expected="a non-negative integer",
+        got=short(value),
+    )
+    return None
+
+
+def _read_links(items: Any, path: str, level: Level) -> list[_Link]:
+    if items is None:
+        return []
+    if not isinstance(items, list):
+        level.add("E_FORMAT", "`links` must be a list", path=path, got=short(items))
+        return []
+    links: list[_Link] = []
+    seen: set = set()
+    for index, item in enumerate(items):
+        link_path = f"{path}[{index}]"
+        if isinstance(item, list) and len(item) >= 5:
+            fields = item[:6] + [None] * (6 - len(item[:6]))
+        elif isinstance(item, dict):
+            fields = [item.get(k) for k in ("id", "origin_id", "origin_slot", "target_id", "target_slot", "type")]
+        else:
+            level.add(
+                "E_FORMAT",
+                "a link must be [id, origin, origin_slot, target, target_slot, type] or a link object",
+                path=link_path,
+                got=short(item),
+            )
+            continue
+        link_id, src, src_slot, dst, dst_slot, link_type = fields
+        if not (isinstance(link_id, int) and not isinstance(link_id, bool)):
+            level.add("E_FORMAT", f"link id {short(link_id)} is not an integer", path=link_path, got=short(link_id))
+            continue
+        if link_id in seen:
+            level.add(
+                "E_DUP_LINK",
+                f"link id {link_id} is used by more than one link",
+                path=link_path,
+                hint="each link needs its own id",
+            )
+            continue
+        seen.add(link_id)
+        bad_end = next((v for v in (src, dst) if not (isinstance(v, int) and not isinstance(v, bool))), None)
+        if bad_end is not None or src is None or dst is None:
+            level.add("E_FORMAT", f"link {link_id} has a node id that is not an integer", path=link_path)
+            continue
+        s_slot = _slot_value(src_slot, f"link {link_id} origin slot", link_path, level)
+        d_slot = _slot_value(dst_slot, f"link {link_id} target slot", link_path, level)
+        if s_slot is None or d_slot is None:
+            continue
+        links.append(_Link(link_id, src, s_slot, dst, d_slot, type_name(link_type), link_path))
+    return links
+
+
+def _connect(links: list[_Link], by_int: dict[int, dict], level: Level, is_subgraph: bool) -> None:
+    """Turn link records into name-resolved connections, cross-checking both ends (cases 10–12, 14)."""
+    claimed: dict[tuple[int, int], Any] = {}  # (node int id, input slot) -> link id claimed by inputs[i].link
+    for node_id, obj in by_int.items():
+        for slot, item in enumerate(obj.get("inputs") or []):
+            link_id = item.get("link") if isinstance(item, dict) else None
+            if link_id is not None:
+                claimed[(node_id, slot)] = link_id
+    links_by_id = {link.id: link for link in links}
+    claim_of = {link_id: key for key, link_id in claimed.items()}
+    into: dict[tuple[int, int], list[Any]] = {}
+    for link in links:
+        into.setdefault((link.dst, link.dst_slot), []).append(link.id)
+    for (dst, slot), ids in into.items():
+        if len(ids) > 1 and str(dst) in level.nodes:
+            node = level.nodes[str(dst)]
+            name = node.inputs[slot].name if slot < len(node.inputs) else f"#{slot}"
+            level.add(
+                "E_MULTI_INPUT",
+                f"input {name!r} is fed by {len(ids)} links ({', '.join(str(i) for i in ids)})",
+                **node.where(),
+                field=name,
+                hint="an input takes one link; remove the extra ones",
+            )
+    taken: dict[tuple[int, int], Any] = {}
+    for link in links:
+        src_ok = link.src in by_int or (is_subgraph and link.src == SUBGRAPH_INPUT_ID)
+        dst_ok = link.dst in by_int or (is_subgraph and link.dst == SUBGRAPH_OUTPUT_ID)
+        if not (src_ok and dst_ok):
+            missing = link.src if not src_ok else link.dst
+            if link.id in claim_of:
+                holder = claim_of[link.id]
+                node = level.nodes[str(holder[0])]
+                level.add(
+                    "E_DANGLING_LINK",
+                    f"link {link.id} into input slot {holder[1]} comes from or goes to node {missing}, which does not exist",
+                    **node.where(),
+                    path=link.path,
+                    hint="reconnect the input or delete the link in the editor",
+                )
+            else:
+                level.add(
+                    "W_ZOMBIE_LINK",
+                    f"link {link.id} refers to node {missing}, which does not exist; it is ignored",
+                    path=link.path,
+                )
+            continue
+        if link.dst == SUBGRAPH_OUTPUT_ID:
+            if link.src == SUBGRAPH_INPUT_ID:
+                continue  # a pass-through subgraph wire: no node involved
+            source = _source(link, by_int, level)
+            if source is not None:
+                level.to_outputs.append((link.dst_slot, source))
+            continue
+        target = by_int[link.dst]
+        target_node = level.nodes[str(link.dst)]
+        inputs = target.get("inputs") or []
+        if link.dst_slot >= len(inputs):
+            level.add(
+                "E_SLOT",
+                f"link {link.id} goes to input slot {link.dst_slot}, but the node has {len(inputs)} input(s)",
+                **target_node.where(),
+                path=link.path,
+                expected=f"a slot below {len(inputs)}",
+                got=str(link.dst_slot),
+            )
+            continue
+        claim = claimed.get((link.dst, link.dst_slot))
+        input_name = target_node.inputs[link.dst_slot].name
+        if claim != link.id and len(into[(link.dst, link.dst_slot)]) > 1:
+            continue  # reported as E_MULTI_INPUT; the link the input names is kept
+        if claim != link.id:
+            level.add(
+                "E_LINK_CONFLICT",
+                f"link {link.id} goes to input {input_name!r}, but that input says it is connected by "
+                + ("nothing" if claim is None else f"link {claim}"),
+                **target_node.where(),
+                field=input_name,
+                path=link.path,
+                hint="re-draw the connection in the editor",
+            )
+            continue
+        if (link.dst, link.dst_slot) in taken:
+            level.add(
+                "E_MULTI_INPUT",
+                f"input {input_name!r} is fed by two links ({taken[(link.dst, link.dst_slot)]} and {link.id})",
+                **target_node.where(),
+                field=input_name,
+                hint="an input takes one link; remove one of them",
+            )
+            continue
+        taken[(link.dst, link.dst_slot)] = link.id
+        if link.src == SUBGRAPH_INPUT_ID:
+            level.from_inputs.append((link.src_slot, str(link.dst), input_name))
+            continue
+        source = _source(link, by_int, level)
+        if source is not None:
+            level.conns.append(Conn(source, str(link.dst), input_name, link.type, link.id))
+    for (node_id, slot), link_id in claimed.items():
+        if link_id not in links_by_id:
+            node = level.nodes[str(node_id)]
+            name = node.inputs[slot].name if slot < len(node.inputs) else f"#{slot}"
+            level.orphans.append((node.id, name, link_id))
+        elif links_by_id[link_id].dst != node_id or links_by_id[link_id].dst_slot != slot:
+            link = links_by_id[link_id]
+            node = level.nodes[str(node_id)]
+            name = node.inputs[slot].name if slot < len(node.inputs) else f"#{slot}"
+            level.add(
+                "E_LINK_CONFLICT",
+                f"input {name!r} says it is connected by link {link_id}, but that link goes to node {link.dst} "
+                f"slot {link.dst_slot}",
+                **node.where(),
+                field=name,
+                hint="re-draw the connection in the editor",
+            )
+
+
+def _source(link: _Link, by_int: dict[int, dict], level: Level) -> Source | None:
+    origin = by_int[link.src]
+    node = level.nodes[str(link.src)]
+    outputs = origin.get("outputs")
+    if not isinstance(outputs, list) or not outputs:
+        return Source(str(link.src), slot=link.src_slot)
+    if link.src_slot >= len(outputs):
+        level.add(
+            "E_SLOT",
+            f"link {link.id} leaves output slot {link.src_slot}, but the node has {len(outputs)} output(s)",
+            **node.where(),
+            path=link.path,
+            expected=f"a slot below {len(outputs)}",
+            got=str(link.src_slot),
+        )
+        return None
+    listed = outputs[link.src_slot].get("links") if isinstance(outputs[link.src_slot], dict) else None
+    if not (isinstance(listed, list) and link.id in listed):
+        level.add(
+            "W_LINK_PATCHED",
+            f"link {link.id} was missing from output {node.outputs[link.src_slot].name!r}'s link list; "
+            "the target input agrees, so it is kept",
+            **node.where(),
+            field=node.outputs[link.src_slot].name,
+            path=link.path,
+        )
+    return Source(str(link.src), slot=link.src_slot, name=node.outputs[link.src_slot].name)

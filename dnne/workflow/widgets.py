@@ -1,0 +1,201 @@
+"""Widget values → a dict by widget name, following the node type's widget order (bad-inputs cases 19–23).
+
+Order of preference: `widgets_values_named`, then a dict `widgets_values`, then a positional list zipped against the
+spec's widgets, skipping known companions (control_after_generate after INT widgets that have one, null holes).
+API-format literals are read by input name.
+"""
+
+from __future__ import annotations
+
+import difflib
+from typing import Any
+
+from dnne.catalog.spec import InputSpec, NodeType, check_widget_value
+from dnne.errors import Diagnostic
+from dnne.workflow.raw import RawNode, short
+
+CONTROL_VALUES = frozenset({"fixed", "increment", "decrement", "randomize"})
+COMPANION_NAMES = frozenset({"control_after_generate", "control_filter_list", "upload"})
+
+
+def did_you_mean(name: str, choices: list[str]) -> str | None:
+    close = difflib.get_close_matches(name, choices, n=3, cutoff=0.6)
+    return ("did you mean " + " or ".join(repr(c) for c in close) + "?") if close else None
+
+
+class WidgetMapper:
+    """Maps one node's saved widget values onto its spec; collects diagnostics."""
+
+    def __init__(self, node: RawNode, spec: NodeType, linked: set[str], diagnostics: list[Diagnostic]):
+        self.node = node
+        self.spec = spec
+        self.linked = linked  # widget names fed by a link (their value comes from the source)
+        self.diags = diagnostics
+        self.where = {"node_id": node.id, "node_type": spec.key, "title": node.title or spec.display_name}
+
+    def add(self, code: str, message: str, **extra: Any) -> None:
+        self.diags.append(Diagnostic(code, message, **self.where, **extra))
+
+    def map(self) -> dict[str, Any]:
+        node = self.node
+        if node.literals is not None:
+            values = self._by_name(node.literals, api=True)
+        elif node.widgets_named is not None:
+            values = self._by_name(node.widgets_named)
+        elif isinstance(node.widgets_values, dict):
+            values = self._by_name(node.widgets_values)
+        elif isinstance(node.widgets_values, list) or node.widgets_values is None:
+            values = self._positional(node.widgets_values or [])
+        else:
+            self.add(
+                "E_WIDGET_TYPE",
+                "widgets_values must be a list or an object",
+                field="widgets_values",
+                got=short(node.widgets_values),
+            )
+            values = {}
+        for name, value in node.overrides.items():
+            spec = self.spec.input(name)
+            if spec is not None and spec.is_widget:
+                values[spec.name] = value
+        return values
+
+    def _by_name(self, given: dict, *, api: bool = False) -> dict[str, Any]:
+        values: dict[str, Any] = {}
+        names = [w.name for w in self.spec.widgets]
+        for key, value in given.items():
+            spec = self.spec.input(key)
+            if spec is None or not spec.is_widget:
+                if key in COMPANION_NAMES or (api and spec is not None):
+                    continue  # companions; API sockets are links, handled by the caller
+                if api and _is_link(value):
+                    continue  # an unknown linked input: reported with the links
+                self.add(
+                    "E_WIDGETS_LONG" if not api else "E_UNKNOWN_INPUT",
+                    f"{'widget' if not api else 'input'} {key!r} is not an input of {self.spec.key}",
+                    field=key,
+                    expected=", ".join(names) or "no widgets",
+                    got=key,
+                    hint=did_you_mean(key, names),
+                )
+                continue
+            if api and _is_link(value):
+                continue
+            if spec.name != key:
+                self.add("W_LEGACY_INPUT", f"widget {key!r} is now called {spec.name!r}", field=key)
+            values[spec.name] = value["__value__"] if api and _is_wrapped(value) else value
+        missing = [w for w in self.spec.widgets if w.name not in values and w.name not in self.linked]
+        if api:
+            for w in missing:
+                if w.required:
+                    self.add(
+                        "E_REQUIRED_INPUT", f"required input {w.name!r} has no value", field=w.name, expected=w.type
+                    )
+                else:
+                    values[w.name] = w.default
+                    self.add(
+                        "W_WIDGET_DEFAULT", f"optional input {w.name!r} is missing; using its default", field=w.name
+                    )
+        elif missing:
+            self.add(
+                "E_WIDGETS_SHORT",
+                f"{len(missing)} widget value(s) missing: " + ", ".join(w.name for w in missing),
+                field="widgets_values",
+                expected=", ".join(names),
+                got=", ".join(k for k in given) or "nothing",
+                hint="re-save the workflow with this node's widgets filled in",
+            )
+        return values
+
+    def _positional(self, given: list) -> dict[str, Any]:
+        widgets = self.spec.widgets
+        values: dict[str, Any] = {}
+        i = 0
+        extras: list[str] = []
+        for index, w in enumerate(widgets):
+            remaining_widgets = len(widgets) - index
+            while i < len(given) and given[i] is None and len(given) - i > remaining_widgets:
+                extras.append(f"null hole at position {i}")
+                i += 1
+            if i >= len(given):
+                missing = [x.name for x in widgets[index:] if x.name not in self.linked]
+                if missing:
+                    self.add(
+                        "E_WIDGETS_SHORT",
+                        f"widgets_values has {len(given)} value(s); {len(missing)} widget(s) missing: "
+                        + ", ".join(missing),
+                        field="widgets_values",
+                        expected=", ".join(x.name for x in widgets),
+                        got=short(given),
+                        hint="no defaults are filled in silently: re-save the workflow or add the values",
+                    )
+                return values
+            values[w.name] = given[i]
+            i += 1
+            spare = len(given) - i > len(widgets) - index - 1
+            if w.has_control_widget and spare and _is_control(given[i]):
+                extras.append(f"control_after_generate {given[i]!r} after {w.name!r}")
+                i += 1
+        rest = given[i:]
+        unknown = [v for v in rest if v is not None and not _is_control(v)]
+        if unknown:
+            self.add(
+                "E_WIDGETS_LONG",
+                f"widgets_values has {len(rest)} value(s) more than the {len(widgets)} widget(s) of {self.spec.key}",
+                field="widgets_values",
+                expected=", ".join(x.name for x in widgets) or "no widgets",
+                got=short(given),
+                hint="the workflow may have been saved with a different version of this node",
+            )
+            return values
+        extras.extend(f"extra value {v!r} at the end" for v in rest)
+        if extras:
+            self.add(
+                "W_WIDGET_EXTRA", "ignored editor-only widget values: " + "; ".join(extras), field="widgets_values"
+            )
+        return values
+
+
+def check_value(spec: InputSpec, value: Any, where: dict[str, Any], diags: list[Diagnostic]) -> bool:
+    """Validate one widget value without coercion; report E_WIDGET_TYPE / E_WIDGET_RANGE / E_NOT_IN_LIST."""
+    problem = check_widget_value(spec, value)
+    if problem is None:
+        return True
+    if spec.type == "COMBO":
+        code = "E_NOT_IN_LIST"
+    elif problem.startswith(("a value", "a finite", "an integer of at most")):
+        code = "E_WIDGET_RANGE"
+    else:
+        code = "E_WIDGET_TYPE"
+    label = {"E_NOT_IN_LIST": "is not one of the choices", "E_WIDGET_RANGE": "is out of range"}.get(
+        code, f"has the wrong type ({type(value).__name__})"
+    )
+    diags.append(
+        Diagnostic(
+            code,
+            f"value {short(value)} for {spec.name!r} {label}",
+            **where,
+            field=spec.name,
+            expected=problem,
+            got=short(value),
+        )
+    )
+    return False
+
+
+def _is_control(value: Any) -> bool:
+    return isinstance(value, bool) or (isinstance(value, str) and value in CONTROL_VALUES)
+
+
+def _is_wrapped(value: Any) -> bool:
+    return isinstance(value, dict) and set(value) == {"__value__"}
+
+
+def _is_link(value: Any) -> bool:
+    return (
+        isinstance(value, list)
+        and len(value) == 2
+        and isinstance(value[0], str)
+        and isinstance(value[1], (int, str))
+        and not isinstance(value[1], bool)
+    )

@@ -1,0 +1,178 @@
+"""The `dnne` command line: exit codes 0/1/2, --json shapes, --check, run, --version."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from testpack import chain_workflow, pack_catalog, ui_workflow
+from typer.testing import CliRunner
+
+import dnne
+from dnne.catalog import registry
+from dnne.cli import app
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def cli(monkeypatch):
+    monkeypatch.setattr(registry, "_DEFAULT", pack_catalog())
+    runner = CliRunner()
+
+    def invoke(*args: str):
+        return runner.invoke(app, [str(a) for a in args], catch_exceptions=False)
+
+    return invoke
+
+
+def _write(tmp_path: Path, doc: dict, name: str = "flow.json") -> Path:
+    path = tmp_path / name
+    path.write_text(json.dumps(doc))
+    return path
+
+
+def _no_sink() -> dict:
+    return ui_workflow([(1, "TestCounter", "N", [3, "c"]), (2, "TestScale", "S", [2.0])], [(1, "value", 2, "x")])
+
+
+def _bad_widget() -> dict:
+    doc = chain_workflow()
+    doc["nodes"][0]["widgets_values"] = ["3", "c"]
+    return doc
+
+
+def test_export_ok(cli, tmp_path):
+    wf = _write(tmp_path, chain_workflow())
+    result = cli("export", wf, "-o", tmp_path / "out")
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "out" / "runner.py").is_file()
+    result = cli("export", wf, "-o", tmp_path / "out", "--json")
+    data = json.loads(result.stdout)
+    assert result.exit_code == 0 and data["ok"] is True and "runner.py" in data["files"]
+    assert data["out_dir"] == str(tmp_path / "out") and data["diagnostics"] == []
+
+
+def test_export_default_dir_from_file_name(cli, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    wf = _write(tmp_path, chain_workflow(), "My Flow.json")
+    assert cli("export", wf).exit_code == 0
+    assert (tmp_path / "exports" / "My_Flow" / "runner.py").is_file()
+
+
+def test_export_invalid_workflow_exits_1(cli, tmp_path):
+    result = cli("export", _write(tmp_path, _bad_widget()), "-o", tmp_path / "out")
+    assert result.exit_code == 1
+    assert "E_WIDGET_TYPE" in result.output and not (tmp_path / "out").exists()
+    result = cli("export", _write(tmp_path, _no_sink()), "-o", tmp_path / "out", "--json")
+    data = json.loads(result.stdout)
+    assert result.exit_code == 1 and data["ok"] is False
+    assert data["error"]["type"] == "prompt_no_outputs"
+    assert "E_NO_SINK" in {d["code"] for d in data["diagnostics"]}
+
+
+def test_warnings_pass_unless_strict(cli, tmp_path):
+    doc = ui_workflow(
+        [(6, "TestBundle", "B", []), (1, "TestCounter", "N", [1, "c"]), (3, "TestCollect", "C", [1, "x"])],
+        [(1, "value", 3, "x"), (6, "total", 3, "extra")],
+    )
+    wf = _write(tmp_path, doc)
+    result = cli("export", wf, "-o", tmp_path / "out")
+    assert result.exit_code == 0 and "W_EMPTY_BUNDLE" in result.output
+    assert cli("export", wf, "-o", tmp_path / "strict", "--strict").exit_code == 1
+    assert not (tmp_path / "strict").exists()
+
+
+def test_export_check(cli, tmp_path):
+    wf = _write(tmp_path, chain_workflow())
+    out = tmp_path / "out"
+    assert cli("export", wf, "-o", out, "--check").exit_code == 1  # nothing there yet
+    assert not out.exists()
+    assert cli("export", wf, "-o", out).exit_code == 0
+    result = cli("export", wf, "-o", out, "--check")
+    assert result.exit_code == 0, result.output
+    config = out / "config.json"
+    config.write_text(config.read_text().replace('"factor": 0.5', '"factor": 0.25'))
+    result = cli("export", wf, "-o", out, "--check", "--json")
+    assert result.exit_code == 1 and json.loads(result.stdout)["stale"] == ["config.json"]
+
+
+def test_validate(cli, tmp_path):
+    result = cli("validate", _write(tmp_path, chain_workflow()))
+    assert result.exit_code == 0 and "valid" in result.output
+    result = cli("validate", _write(tmp_path, _bad_widget()), "--json")
+    assert result.exit_code == 1
+    data = json.loads(result.stdout)
+    assert data["ok"] is False and data["error"]["type"] == "prompt_outputs_failed_validation"
+    errors = data["node_errors"]["1"]["errors"]
+    assert data["node_errors"]["1"]["class_type"] == "TestCounter"
+    assert errors[0]["type"] == "invalid_input_type" and errors[0]["extra_info"]["code"] == "E_WIDGET_TYPE"
+    assert errors[0]["extra_info"]["input_name"] == "count"
+    result = cli("validate", _write(tmp_path, _no_sink()), "--json")
+    assert result.exit_code == 1 and json.loads(result.stdout)["error"]["type"] == "prompt_no_outputs"
+
+
+def test_nodes(cli):
+    result = cli("nodes", "--json")
+    assert result.exit_code == 0
+    info = json.loads(result.stdout)
+    assert sorted(info) == ["TestBundle", "TestCollect", "TestCounter", "TestLayer", "TestScale"]
+    assert info["TestCounter"]["output_name"] == ["value"]
+    result = cli("nodes")
+    assert result.exit_code == 0 and "TestScale" in result.stdout
+
+
+def test_usage_errors_exit_2(cli, tmp_path):
+    assert cli("export", tmp_path / "missing.json").exit_code == 2
+    assert cli("export").exit_code == 2
+    assert cli("bogus").exit_code == 2
+    assert cli("export", _write(tmp_path, chain_workflow()), "--no-such-flag").exit_code == 2
+
+
+def test_internal_errors_exit_2_with_traceback_only_when_verbose(cli, tmp_path, monkeypatch):
+    import dnne.codegen.export as export
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("kaboom")
+
+    monkeypatch.setattr(export, "build_export", broken)
+    wf = _write(tmp_path, chain_workflow())
+    result = cli("export", wf, "-o", tmp_path / "out")
+    assert result.exit_code == 2 and "kaboom" in result.output and "Traceback" not in result.output
+    assert "--verbose" in result.output
+    result = cli("--verbose", "export", wf, "-o", tmp_path / "out")
+    assert result.exit_code == 2 and "Traceback" in result.output
+
+
+def test_refusing_to_overwrite_exits_2(cli, tmp_path):
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "a.txt").write_text("x")
+    result = cli("export", _write(tmp_path, chain_workflow()), "-o", tmp_path / "mine")
+    assert result.exit_code == 2 and "not a dnne export" in result.output
+
+
+def test_run_forwards_exit_codes(cli, tmp_path):
+    wf = _write(tmp_path, chain_workflow())
+    result = cli("run", wf, "-o", tmp_path / "out", "--", "--quiet", "--run-dir", tmp_path / "run")
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "out" / "runner.py").is_file()
+    result = cli("run", wf, "--", "--no-such-runner-flag")
+    assert result.exit_code == 2
+
+
+def _dnne(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+    env = dict(os.environ, PYTHONPATH=str(REPO))
+    return subprocess.run(
+        [sys.executable, "-m", "dnne", *args], capture_output=True, text=True, cwd=cwd, env=env, timeout=120
+    )
+
+
+def test_python_m_dnne(tmp_path):
+    proc = _dnne("--version", cwd=tmp_path)
+    assert proc.returncode == 0 and proc.stdout.strip() == f"dnne {dnne.__version__}"
+    proc = _dnne("export", "nope.json", cwd=tmp_path)
+    assert proc.returncode == 2 and "does not exist" in proc.stderr

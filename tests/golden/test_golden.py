@@ -1,0 +1,94 @@
+"""Golden exports: the whole tree (minus the vendored runtime) must match tests/golden/<case>/expected/ byte for byte."""
+
+from __future__ import annotations
+
+import difflib
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from golden_cases import EXAMPLES_DIR, GOLDEN_DIR, REGEN_COMMAND, build_case, cases, runtime_of
+
+from dnne.codegen.checks import parse_and_compile
+from dnne.codegen.format import lint_code
+from dnne.codegen.writer import RUNTIME_DIR, read_tree
+
+CASES = cases()
+ML_CASES = ("mnist_mlp", "mnist_cnn", "fashion_mnist_cnn")
+
+
+def _diff(expected: dict[str, bytes], actual: dict[str, bytes]) -> str:
+    parts = []
+    for path in sorted(set(expected) | set(actual)):
+        if path not in actual:
+            parts.append(f"missing from the new export: {path}")
+        elif path not in expected:
+            parts.append(f"new file not in expected/: {path}")
+        elif expected[path] != actual[path]:
+            diff = difflib.unified_diff(
+                expected[path].decode("utf-8", "replace").splitlines(),
+                actual[path].decode("utf-8", "replace").splitlines(),
+                f"expected/{path}",
+                f"new/{path}",
+                lineterm="",
+            )
+            parts.append("\n".join(list(diff)[:200]))
+    return "\n".join(parts)
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_golden_tree(case):
+    actual = build_case(case)
+    expected = read_tree(GOLDEN_DIR / case / "expected")
+    if actual != expected:
+        pytest.fail(
+            f"golden export {case!r} changed:\n{_diff(expected, actual)}\n\n"
+            f"If the change is intended, regenerate with: {REGEN_COMMAND}",
+            pytrace=False,
+        )
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_golden_runner_compiles_and_lints(case):
+    runner = (GOLDEN_DIR / case / "expected" / "runner.py").read_text(encoding="utf-8")
+    parse_and_compile(runner)
+    assert lint_code(runner) == []
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_vendored_runtime_is_dnne_runtime(case):
+    runtime = {k.removeprefix("dnne_runtime/"): v for k, v in runtime_of(case).items()}
+    assert runtime == read_tree(RUNTIME_DIR)
+
+
+def test_every_example_has_a_golden_case():
+    examples = sorted(p.stem for p in EXAMPLES_DIR.glob("*.json"))
+    missing = [name for name in examples if name not in CASES]
+    assert not missing, f"examples without a golden case: {missing}; run {REGEN_COMMAND}"
+    for name in examples:
+        example = (EXAMPLES_DIR / f"{name}.json").read_bytes()
+        assert example == (GOLDEN_DIR / name / "workflow.json").read_bytes(), f"run {REGEN_COMMAND}"
+
+
+def _run_export(case: str, tmp_path: Path, *args: str) -> subprocess.CompletedProcess:
+    out = tmp_path / "export"
+    shutil.copytree(GOLDEN_DIR / case / "expected", out)
+    shutil.copytree(RUNTIME_DIR, out / "dnne_runtime", ignore=shutil.ignore_patterns("__pycache__"))
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"} | {"OMP_NUM_THREADS": "1"}
+    return subprocess.run(
+        [sys.executable, "runner.py", "--quiet", "--threads", "1", "--run-dir", str(tmp_path / "run"), *args],
+        cwd=out,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=env,
+    )
+
+
+def test_testpack_golden_runs(tmp_path):
+    proc = _run_export("testpack_chain", tmp_path)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert proc.stdout.count("extra=10") == 4
