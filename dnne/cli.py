@@ -41,28 +41,33 @@ def _err() -> Console:
 
 
 def _print_json(data: Any) -> None:
-    sys.stdout.write(json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n")
+    sys.stdout.write(json.dumps(data, indent=2, sort_keys=True, ensure_ascii=True) + "\n")
+
+
+def _terminal_safe(text: str) -> str:
+    """Workflow text for the terminal: control characters (ESC, bidi overrides, …) shown as escapes, markup escaped."""
+    return escape("".join(c if c.isprintable() or c == "\n" else repr(c)[1:-1] for c in text))
 
 
 def _print_diagnostics(diagnostics: list[Diagnostic]) -> None:
     console = _err()
     for diag in sorted(diagnostics, key=Diagnostic.sort_key):
         colour = "red" if diag.is_error else "yellow"
-        head, _, rest = diag.format().partition("\n")
-        console.print(f"[{colour}]{escape(head)}[/{colour}]" + ("\n" + escape(rest) if rest else ""))
+        head, _, rest = _terminal_safe(diag.format()).partition("\n")
+        console.print(f"[{colour}]{head}[/{colour}]" + ("\n" + rest if rest else ""))
     errors = sum(d.is_error for d in diagnostics)
     warnings = len(diagnostics) - errors
     if diagnostics:
         console.print(f"{errors} error(s), {warnings} warning(s)")
 
 
-def _fail(exc: BaseException, as_json: bool) -> typer.Exit:
+def _fail(exc: BaseException, as_json: bool, strict: bool = False) -> typer.Exit:
     """Report an error and return the Exit to raise (1 for an invalid workflow, 2 otherwise)."""
     from dnne.codegen.validate import node_errors_report
 
     if isinstance(exc, DiagnosticError):
         if as_json:
-            _print_json(node_errors_report(exc.diagnostics, strict=True))
+            _print_json(node_errors_report(exc.diagnostics, strict=strict))
         else:
             _print_diagnostics(exc.diagnostics)
         return typer.Exit(EXIT_INVALID)
@@ -136,7 +141,7 @@ def export_cmd(
     except typer.Exit:
         raise
     except Exception as exc:
-        raise _fail(exc, as_json) from None
+        raise _fail(exc, as_json, strict) from None
     if as_json:
         _print_json(
             {
@@ -169,7 +174,7 @@ def validate_cmd(
     try:
         diagnostics = validate_workflow(path, strict=strict)
     except Exception as exc:
-        raise _fail(exc, as_json) from None
+        raise _fail(exc, as_json, strict) from None
     failed = is_failure(diagnostics, strict)
     if as_json:
         _print_json(node_errors_report(diagnostics, strict=strict))
@@ -193,6 +198,7 @@ def nodes_cmd(as_json: bool = typer.Option(False, "--json", help="The /api/objec
         _print_json(catalog.object_info())
         return
     table = Table("type", "display name", "category", "inputs", "outputs")
+    table.columns[0].no_wrap = True
     for node_type in catalog:
         table.add_row(
             escape(node_type.key),
@@ -223,7 +229,7 @@ def run_cmd(
         try:
             result = export_workflow(path, out if out is not None else tmp / "export", strict=strict)
         except Exception as exc:
-            raise _fail(exc, False) from None
+            raise _fail(exc, False, strict) from None
         _print_diagnostics(result.diagnostics)
         code = _run_child([sys.executable, str(Path(result.out_dir) / "runner.py"), *(runner_args or [])])
     finally:

@@ -57,6 +57,9 @@ def main(argv: list[str]) -> int:
         except DnneError as exc:
             failed += 1
             print(f"{case}: FAILED: {exc}", file=sys.stderr)
+        except Exception as exc:  # a node pack bug: report it and go on with the other cases
+            failed += 1
+            print(f"{case}: FAILED with an internal error: {type(exc).__name__}: {exc}", file=sys.stderr)
         else:
             print(f"{case}: regenerated")
     return 1 if failed else 0

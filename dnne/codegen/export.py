@@ -19,7 +19,8 @@ from dnne.codegen.module import Instance, render_classes, runner_source
 from dnne.codegen.names import Namespace
 from dnne.codegen.render import render, trusted
 from dnne.codegen.writer import ExportError, default_out_dir, runtime_files, write_tree
-from dnne.errors import Diagnostic, DiagnosticError, Diagnostics, DnneError, _node_sort_key
+from dnne.errors import Diagnostic, DiagnosticError, Diagnostics, DnneError
+from dnne.graph.analysis import analyze, id_key
 from dnne.workflow.model import Graph, GraphNode
 
 BASE_REQUIREMENTS = ("torch>=2.6,<3", "numpy>=1.24", "safetensors>=0.4")
@@ -95,8 +96,6 @@ def _write(result: ExportResult, out_dir: Path | str | None) -> ExportResult:
 
 def build_export(graph: Graph, *, strict: bool = False, diagnostics: Sequence[Diagnostic] = ()) -> ExportResult:
     """Everything `export_graph` writes, in memory (relative path → bytes)."""
-    from dnne.graph.analysis import analyze
-
     timings: dict[str, float] = {}
     start = time.perf_counter()
     diags = Diagnostics(list(diagnostics))
@@ -132,7 +131,7 @@ def run_exporters(graph: Graph, diags: Diagnostics) -> tuple[dict[str, dict[str,
     ctx = _Context(graph, diags)
     params: dict[str, dict[str, Any]] = {}
     absorbed: dict[str, str] = {}
-    for node in sorted(graph, key=lambda n: _node_sort_key(n.id)):
+    for node in sorted(graph, key=lambda n: id_key(n.id)):
         ctx.node = node
         try:
             result = node.spec.exporter(node, ctx)
@@ -252,7 +251,7 @@ def generate_runner(
 def structure_hash(graph: Graph, order: list[str]) -> str:
     """sha256 of the graph's structure (node ids, types, edges), not of its editable params."""
     doc = {
-        "nodes": [[i, graph.nodes[i].spec.key] for i in sorted(order, key=_node_sort_key)],
+        "nodes": [[i, graph.nodes[i].spec.key] for i in sorted(order, key=id_key)],
         "edges": sorted(
             [e.src, e.src_output, e.dst, e.dst_input] for e in graph.edges if e.src in order and e.dst in order
         ),

@@ -61,13 +61,13 @@ def is_replaceable(out_dir: Path) -> bool:
 
 def write_tree(files: dict[str, bytes], out_dir: Path) -> None:
     """Replace `out_dir` with exactly `files`; on any failure nothing new is left behind."""
-    out_dir = Path(out_dir)
+    out_dir = Path(out_dir).resolve()  # a symlinked output folder: its target is replaced
     if not is_replaceable(out_dir):
         raise ExportError(
             f"refusing to replace {out_dir}: it exists and is not a dnne export (no runner.py + config.json); "
             "choose another output folder with -o"
         )
-    created_parents = [p for p in reversed(out_dir.absolute().parents) if not p.exists()]
+    created_parents = [p for p in reversed(out_dir.parents) if not p.exists()]
     tmp: Path | None = None
     old: Path | None = None
     try:

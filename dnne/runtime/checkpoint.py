@@ -172,8 +172,6 @@ def save_checkpoint(
 def _write_node(folder: Path, node: QueueNode, tensors: dict[str, Any], meta: dict[str, Any]) -> None:
     folder.mkdir()
     if tensors:
-        from safetensors.torch import save_file
-
         clean = {}
         for key, value in tensors.items():
             if not _is_tensor(value):
@@ -182,13 +180,22 @@ def _write_node(folder: Path, node: QueueNode, tensors: dict[str, Any], meta: di
                     "(put plain values into the meta dict, or use pack_state)"
                 )
             clean[str(key)] = value.detach().to("cpu").clone().contiguous()
-        path = folder / "weights.safetensors"
-        save_file(clean, str(path))
-        _fsync_file(path)
+        _write_tensors(folder / "weights.safetensors", clean)
     try:
         _write_json(folder / "meta.json", {"node_id": node.node_id, "class": type(node).__name__, "meta": meta})
     except (TypeError, ValueError) as exc:
         raise CheckpointError(f"node {node.describe()}: state_dict() meta is not JSON-safe: {exc}") from None
+
+
+def _write_tensors(path: Path, tensors: dict[str, Any]) -> None:
+    """safetensors bytes written (and fsynced) by us, so that I/O errors surface as OSError naming the file."""
+    from safetensors.torch import save
+
+    data = save(tensors)
+    with open(path, "wb") as f:
+        f.write(data)
+        f.flush()
+        os.fsync(f.fileno())
 
 
 def _write_json(path: Path, data: Any) -> None:
@@ -197,14 +204,6 @@ def _write_json(path: Path, data: Any) -> None:
         f.write(text)
         f.flush()
         os.fsync(f.fileno())
-
-
-def _fsync_file(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def _fsync_dir(path: Path) -> None:
@@ -246,14 +245,11 @@ def _rng_state(path: Path) -> dict[str, Any]:
         state["numpy"] = [name, [int(k) for k in keys], int(pos), int(has_gauss), float(cached)]
     torch = sys.modules.get("torch")
     if torch is not None:
-        from safetensors.torch import save_file
-
         tensors = {"torch_cpu": torch.get_rng_state()}
         if torch.cuda.is_available() and torch.cuda.is_initialized():
             for i, s in enumerate(torch.cuda.get_rng_state_all()):
                 tensors[f"torch_cuda_{i}"] = s
-        save_file(tensors, str(path))
-        _fsync_file(path)
+        _write_tensors(path, tensors)
         state["torch"] = path.name
     return state
 

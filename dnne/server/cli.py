@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import sys
 from pathlib import Path
 
@@ -48,12 +49,16 @@ def serve(
     except DnneError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
-    shown = f"[{host}]" if ":" in host else host
+
+    def announce(message: str) -> None:
+        urls = re.findall(r"https?://\S+", message)  # aiohttp's text names the bound address (port 0 resolved)
+        typer.echo(f"dnne editor: {urls[0] if urls else message}  (work directory: {workdir.resolve()})")
+
     web.run_app(
         app,
         host=host,
         port=port,
-        print=lambda _: typer.echo(f"dnne editor: http://{shown}:{port}/  (work directory: {workdir.resolve()})"),
+        print=announce,
         access_log=None,
         handle_signals=True,
     )

@@ -71,9 +71,12 @@ def workflow_from_export_body(body: Any) -> dict:
 
 
 def export_name(requested: Any, source: dict) -> str:
-    """A safe folder name: the requested name, else one derived from the content (never from server state)."""
+    """A safe folder name: the requested name, else the workflow's id, else a content hash (never server state)."""
     if isinstance(requested, str) and requested.strip():
         return sanitize_name(requested)
+    workflow_id = source.get("id")
+    if isinstance(workflow_id, str) and workflow_id.strip():
+        return "workflow_" + sanitize_name(workflow_id)[:12]
     digest = hashlib.sha256(json.dumps(source, sort_keys=True, default=str).encode("utf-8")).hexdigest()[:10]
     return f"workflow_{digest}"
 
@@ -100,10 +103,7 @@ async def export_async(source: dict, exports_root: Path, name: str) -> ExportOut
 
 
 async def read_json(request: web.Request) -> Any:
-    try:
-        raw = await request.read()
-    except web.HTTPRequestEntityTooLarge:
-        raise
+    raw = await request.read()
     try:
         return json.loads(raw)
     except ValueError as exc:

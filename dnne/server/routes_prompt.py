@@ -106,12 +106,14 @@ async def _export_then_maybe_run(state: ServerState, job: Job, outcome: ExportOu
 
 async def _run(state: ServerState, job: Job, outcome: ExportOutcome, node: str | None, flags: list[str]) -> None:
     metrics = state.runs_dir / f"{outcome.name}-{job.id[:8]}.jsonl"
-    proc = RunProcess(outcome.export_path, job.id, state.send, metrics_path=metrics, flags=flags)
+    proc = RunProcess(outcome.export_path, job.id, state.send, metrics_path=metrics, flags=flags, node=node)
     state.run = proc
     try:
         await proc.start()
         log.info("run %s: %s (in %s)", job.id, " ".join(proc.argv[1:]), outcome.export_path)
         await state.send("dnne.run_started", {"prompt_id": job.id, "metrics": str(metrics), "argv": proc.argv[1:]})
+        if node is not None:
+            await state.send("executing", {"node": node, "display_node": node, "prompt_id": job.id})
         code = await proc.watch()
     except OSError as exc:
         code = -1
@@ -186,19 +188,20 @@ def export_route(app: web.Application) -> None:
     state = app[STATE_KEY]
 
     async def after_export(outcome: ExportOutcome, body: dict) -> dict[str, Any]:
-        if not body.get("run"):
-            return {"run": False}
-        try:
-            flags = run_flags(body.get("run_args", state.settings.get(RUN_ARGS, "")))
-        except RunArgsError as exc:
-            return {"run": False, "run_error": str(exc)}
-        if state.run is not None:
-            return {"run": False, "run_error": "a run is already in progress"}
+        flags, answer = None, {"run": False}
+        if body.get("run"):
+            try:
+                flags = run_flags(body.get("run_args", state.settings.get(RUN_ARGS, "")))
+            except RunArgsError as exc:
+                answer["run_error"] = str(exc)
+            if state.run is not None:
+                flags, answer["run_error"] = None, "a run is already in progress"
         source = body.get("workflow") if isinstance(body.get("workflow"), dict) else body.get("prompt")
         job = state.new_job(workflow=source)
         job.status, job.start_time = "in_progress", int(time.time() * 1000)
         _spawn(_export_then_maybe_run(state, job, outcome, _report_node(source or {}), flags))
-        return {"run": True, "prompt_id": job.id}
+        answer.update(prompt_id=job.id, run=flags is not None)
+        return answer
 
     handler = make_export_handler(lambda: state.exports_dir, after_export)
     app.router.add_post("/dnne/export", handler)

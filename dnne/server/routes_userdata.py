@@ -14,7 +14,11 @@ from dnne.server.state import STATE_KEY, write_atomic
 routes = web.RouteTableDef()
 
 # files the frontend asks for at start-up; answered with an empty default until the user saves their own
-DEFAULT_FILES = {"user.css": ("", "text/css"), "comfy.templates.json": ("[]", "application/json")}
+DEFAULT_FILES = {
+    "user.css": ("", "text/css"),
+    "comfy.templates.json": ("[]", "application/json"),
+    "workflows/.index.json": ('{"favorites": []}', "application/json"),  # workflow bookmarks
+}
 
 
 def _file_info(path: Path, root: Path) -> dict:

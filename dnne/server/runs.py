@@ -73,29 +73,46 @@ def run_flags(args: Any) -> list[str]:
     return flags
 
 
+COUNTERS = (
+    ("value", ("max",)),
+    ("epoch", ("max_epochs", "epochs", "total_epochs")),
+    ("step", ("max_steps", "total_steps")),
+    ("update", ("max_updates", "updates", "total_updates")),
+    ("episode", ("max_episodes", "episodes")),
+)
+
+
+def _number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
 def progress_of(record: dict[str, Any]) -> tuple[float, float] | None:
-    """`(value, max)` for a metrics record, from whichever counters it carries."""
-    for value_key, max_keys in (
-        ("value", ("max",)),
-        ("step", ("max_steps", "total_steps")),
-        ("epoch", ("epochs", "max_epochs", "total_epochs")),
-        ("episode", ("episodes", "max_episodes")),
-        ("update", ("updates", "max_updates", "total_updates")),
-    ):
-        value = record.get(value_key)
-        if isinstance(value, (int, float)) and not isinstance(value, bool):
+    """`(value, max)` for a metrics record: the first counter with a known total, else the first counter (max 0)."""
+    for value_key, max_keys in COUNTERS:
+        if _number(record.get(value_key)):
             for max_key in max_keys:
                 top = record.get(max_key)
-                if isinstance(top, (int, float)) and not isinstance(top, bool) and top > 0:
-                    return float(value), float(top)
-            return float(value), 0.0
+                if _number(top) and top > 0:
+                    return float(record[value_key]), float(top)
+    for value_key, _ in COUNTERS:
+        if _number(record.get(value_key)):
+            return float(record[value_key]), 0.0
     return None
 
 
 class RunProcess:
     """One `python runner.py --metrics FILE --quiet …` subprocess, watched until it exits."""
 
-    def __init__(self, export_dir: Path, prompt_id: str, send: Send, *, metrics_path: Path, flags: list[str]):
+    def __init__(
+        self,
+        export_dir: Path,
+        prompt_id: str,
+        send: Send,
+        *,
+        metrics_path: Path,
+        flags: list[str],
+        node: str | None = None,
+    ):
         self.export_dir = export_dir
         self.prompt_id = prompt_id
         self.send = send
@@ -106,7 +123,7 @@ class RunProcess:
         self.records = 0
         self.interrupted = False
         self.returncode: int | None = None
-        self.last_node: str | None = None
+        self.last_node: str | None = node  # the node shown as executing (records naming a node_id move it)
         self.error_record: dict[str, Any] | None = None  # the runtime's {"event": "error", "node_id", …} record
         self._offset = 0
         self._pending = b""
@@ -204,11 +221,9 @@ class RunProcess:
             await self.send("executing", {"node": self.last_node, "display_node": self.last_node, "prompt_id": pid})
         await self.send("dnne.metrics", {"prompt_id": pid, "record": record})
         progress = progress_of(record)
-        if progress is not None:
+        if progress is not None and progress[1] > 0:  # a counter without a known total does not move the bar
             value, top = progress
-            await self.send(
-                "progress", {"value": value, "max": top or max(value, 1.0), "prompt_id": pid, "node": self.last_node}
-            )
+            await self.send("progress", {"value": value, "max": top, "prompt_id": pid, "node": self.last_node})
 
 
 def started_at() -> int:

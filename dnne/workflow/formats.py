@@ -42,7 +42,7 @@ def format_hint(doc: Any) -> str:
 
 def check_version(doc: dict, level: Level) -> None:
     version = doc.get("version")
-    if version is None or isinstance(version, bool) or version not in UI_VERSIONS:
+    if not isinstance(version, (int, float)) or isinstance(version, bool) or version not in UI_VERSIONS:
         level.add(
             "W_FORMAT_VERSION",
             f"workflow version {short(version)} is not 0.4 or 1; read as a UI workflow by its shape",
@@ -58,8 +58,8 @@ def reroute_loops(doc: dict, level: Level) -> None:
     parents: dict[Any, Any] = {}
     for items in (extra.get("reroutes"), doc.get("reroutes")):
         for item in items if isinstance(items, list) else []:
-            if isinstance(item, dict) and isinstance(item.get("id"), int):
-                parents[item["id"]] = item.get("parentId")
+            if isinstance(item, dict) and isinstance(item.get("id"), int) and isinstance(item.get("parentId"), int):
+                parents[item["id"]] = item["parentId"]
     done: set = set()
     for start in parents:
         seen = []

@@ -15,7 +15,7 @@ from dnne.errors import Diagnostic, DnneError
 from dnne.workflow import formats
 from dnne.workflow.model import Graph
 from dnne.workflow.modes import resolve
-from dnne.workflow.parse import DEFAULT_MAX_BYTES, parse_json, read_source
+from dnne.workflow.parse import DEFAULT_MAX_BYTES, check_tree, parse_json, read_source
 from dnne.workflow.subgraphs import TooLarge, collect_definitions, flatten
 from dnne.workflow.ui_graph import Level
 from dnne.workflow.validate import validate
@@ -59,6 +59,9 @@ def load_workflow(
     """
     if isinstance(source, (dict, list)):
         doc: Any = source
+        problem = check_tree(doc)
+        if problem is not None:
+            return LoadResult(None, [problem])
     else:
         try:
             data = read_source(source)

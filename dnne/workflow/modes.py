@@ -49,6 +49,7 @@ def resolve(level: Level) -> Level:
         if src is not None:
             out.conns.append(Conn(src, conn.dst, conn.dst_input, conn.type, conn.link_id))
     out.orphans = [o for o in level.orphans if o[0] in out.nodes]
+    out.broken = level.broken
     return out
 
 

@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 from typing import Any
 
@@ -69,16 +70,6 @@ def parse_json(data: str | bytes, *, max_bytes: int = DEFAULT_MAX_BYTES) -> tupl
     else:
         text = data.removeprefix("\ufeff")
     assert text is not None
-    depth = _max_depth(text)
-    if depth > MAX_DEPTH:
-        return None, [
-            Diagnostic(
-                "E_TOO_LARGE",
-                f"the JSON nesting is {depth} levels deep, over the limit of {MAX_DEPTH}",
-                expected=f"at most {MAX_DEPTH} levels",
-                got=f"{depth} levels",
-            )
-        ]
     try:
         value = json.loads(text, object_pairs_hook=_no_duplicates, parse_constant=_no_constant)
     except _Reject as exc:
@@ -93,38 +84,20 @@ def parse_json(data: str | bytes, *, max_bytes: int = DEFAULT_MAX_BYTES) -> tupl
             )
         ]
     except RecursionError:
-        return None, [Diagnostic("E_TOO_LARGE", "the JSON nesting is too deep to parse")]
+        return None, [
+            Diagnostic(
+                "E_TOO_LARGE",
+                "the JSON nesting is too deep to parse",
+                expected=f"at most {MAX_DEPTH} levels",
+                got="far more",
+            )
+        ]
     except ValueError as exc:  # e.g. integers over the int-string conversion limit
         return None, [Diagnostic("E_PARSE", f"not valid JSON: {exc}")]
-    problem = _find_nonfinite(value)
+    problem = check_tree(value)
     if problem is not None:
         return None, [problem]
     return value, []
-
-
-def _max_depth(text: str) -> int:
-    """Bracket nesting depth outside strings (a linear scan, so that deep input never reaches the parser)."""
-    depth = best = 0
-    in_string = escaped = False
-    for ch in text:
-        if in_string:
-            if escaped:
-                escaped = False
-            elif ch == "\\":
-                escaped = True
-            elif ch == '"':
-                in_string = False
-        elif ch == '"':
-            in_string = True
-        elif ch in "[{":
-            depth += 1
-            if depth > best:
-                best = depth
-                if best > MAX_DEPTH:
-                    return best
-        elif ch in "]}":
-            depth -= 1
-    return best
 
 
 class _NonFinite(float):
@@ -156,21 +129,41 @@ def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return result
 
 
-def _find_nonfinite(value: Any) -> Diagnostic | None:
-    """Iterative walk: the first NaN/Infinity with its JSON path."""
-    stack: list[tuple[Any, str]] = [(value, "$")]
+def check_tree(value: Any) -> Diagnostic | None:
+    """Iterative walk: nesting deeper than MAX_DEPTH, or a NaN/Infinity (with its JSON path)."""
+    stack: list[tuple[Any, int]] = [(value, 0)]
     while stack:
-        item, path = stack.pop()
-        if isinstance(item, _NonFinite):
+        item, depth = stack.pop()
+        if isinstance(item, float) and not math.isfinite(item):
+            name = getattr(item, "name", repr(item))
             return Diagnostic(
                 "E_NONFINITE",
-                f"{item.name} is not allowed in a workflow",  # type: ignore[attr-defined]
-                path=path,
+                f"{name} is not allowed in a workflow",
+                path=_path_to(value, item),
                 expected="a finite number",
-                got=item.name,  # type: ignore[attr-defined]
+                got=name,
             )
+        if isinstance(item, (dict, list)):
+            if depth >= MAX_DEPTH:
+                return Diagnostic(
+                    "E_TOO_LARGE",
+                    f"the JSON nesting is deeper than {MAX_DEPTH} levels",
+                    expected=f"at most {MAX_DEPTH} levels",
+                    got=f"more than {MAX_DEPTH}",
+                )
+            stack.extend((v, depth + 1) for v in (item.values() if isinstance(item, dict) else item))
+    return None
+
+
+def _path_to(root: Any, target: Any) -> str:
+    """The JSON path of `target` (by identity) inside `root`, first in document order."""
+    stack: list[tuple[Any, str]] = [(root, "$")]
+    while stack:
+        item, path = stack.pop()
+        if item is target:
+            return path
         if isinstance(item, dict):
             stack.extend((v, f"{path}.{k}") for k, v in reversed(list(item.items())))
         elif isinstance(item, list):
             stack.extend((v, f"{path}[{i}]") for i, v in reversed(list(enumerate(item))))
-    return None
+    return "$"

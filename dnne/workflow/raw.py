@@ -21,6 +21,8 @@ class RawSlot:
     name: str
     type: str = "*"
     widget: str | None = None  # inputs: the widget this socket is bound to
+    link: int | None = None  # inputs: the link id it names
+    links: tuple[int, ...] = ()  # outputs: the link ids it lists
 
 
 @dataclass

@@ -102,6 +102,7 @@ def _prefixed(level: Level, prefix: str) -> Level:
             src.node = prefix + src.node
         out.to_outputs.append((k, src))
     out.orphans = [(prefix + node_id, name, link) for node_id, name, link in level.orphans]
+    out.broken = {(prefix + node_id, name) for node_id, name in level.broken}
     return out
 
 
@@ -168,6 +169,7 @@ def _merge(level: Level, expanded: dict[str, _Expanded]) -> Level:
         out.nodes.update(exp.inner.nodes)
         out.diagnostics.extend(exp.inner.diagnostics)
         out.orphans.extend(exp.inner.orphans)
+        out.broken |= exp.inner.broken
     for conn in [*level.conns, *(c for exp in expanded.values() for c in exp.inner.conns)]:
         src = sources(conn.src)
         if src is None:
@@ -187,4 +189,5 @@ def _merge(level: Level, expanded: dict[str, _Expanded]) -> Level:
         if resolved is not None:
             out.to_outputs.append((k, resolved))
     out.orphans.extend(level.orphans)
+    out.broken |= level.broken
     return out

@@ -24,6 +24,7 @@ class Level:
     from_inputs: list[tuple[int, str, str]] = field(default_factory=list)  # (subgraph input slot, dst, dst_input)
     to_outputs: list[tuple[int, Source]] = field(default_factory=list)  # (subgraph output slot, source)
     orphans: list[tuple[str, str, Any]] = field(default_factory=list)  # (node id, input name, link id)
+    broken: set[tuple[str, str]] = field(default_factory=set)  # (node id, input name) already reported
     diagnostics: list[Diagnostic] = field(default_factory=list)
 
     def add(self, code: str, message: str, **where: Any) -> None:
@@ -39,6 +40,10 @@ class _Link:
     dst_slot: int
     type: str
     path: str
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def is_node_id(value: Any) -> bool:
@@ -158,7 +163,21 @@ def _read_slots(items: Any, path: str, level: Level, node_id: int, node_type: st
             item = item if isinstance(item, dict) else {}
         widget = item.get("widget")
         widget_name = widget.get("name") if isinstance(widget, dict) and isinstance(widget.get("name"), str) else None
-        slots.append(RawSlot(name=name, type=type_name(item.get("type")), widget=widget_name))
+        link = item.get("link")
+        if not (link is None or _is_int(link)):
+            level.add(
+                "E_FORMAT",
+                f"input {name!r} names link {short(link)}, which is not a link id",
+                node_id=str(node_id),
+                node_type=node_type,
+                path=f"{path}[{index}].link",
+                expected="an integer or null",
+                got=short(link),
+            )
+            link = None
+        listed = item.get("links")
+        links = tuple(x for x in listed if _is_int(x)) if isinstance(listed, list) else ()
+        slots.append(RawSlot(name=name, type=type_name(item.get("type")), widget=widget_name, link=link, links=links))
     return slots
 
 
@@ -235,27 +254,38 @@ def _read_links(items: Any, path: str, level: Level) -> list[_Link]:
 def _connect(links: list[_Link], by_int: dict[int, dict], level: Level, is_subgraph: bool) -> None:
     """Turn link records into name-resolved connections, cross-checking both ends (cases 10–12, 14)."""
     claimed: dict[tuple[int, int], Any] = {}  # (node int id, input slot) -> link id claimed by inputs[i].link
-    for node_id, obj in by_int.items():
-        for slot, item in enumerate(obj.get("inputs") or []):
-            link_id = item.get("link") if isinstance(item, dict) else None
-            if link_id is not None:
-                claimed[(node_id, slot)] = link_id
+    for node_id in by_int:
+        for slot, item in enumerate(level.nodes[str(node_id)].inputs):
+            if item.link is not None:
+                claimed[(node_id, slot)] = item.link
     links_by_id = {link.id: link for link in links}
     claim_of = {link_id: key for key, link_id in claimed.items()}
     into: dict[tuple[int, int], list[Any]] = {}
     for link in links:
         into.setdefault((link.dst, link.dst_slot), []).append(link.id)
     for (dst, slot), ids in into.items():
-        if len(ids) > 1 and str(dst) in level.nodes:
-            node = level.nodes[str(dst)]
-            name = node.inputs[slot].name if slot < len(node.inputs) else f"#{slot}"
+        if len(ids) < 2 or str(dst) not in level.nodes:
+            continue
+        node = level.nodes[str(dst)]
+        name = node.inputs[slot].name if slot < len(node.inputs) else f"#{slot}"
+        claim = claimed.get((dst, slot))
+        if claim in ids:  # the input names one of them: the others are stale (the editor's fixBadLinks drops them)
             level.add(
-                "E_MULTI_INPUT",
-                f"input {name!r} is fed by {len(ids)} links ({', '.join(str(i) for i in ids)})",
+                "W_LINK_PATCHED",
+                f"input {name!r} is the target of links {', '.join(str(i) for i in ids)}; it names link {claim}, "
+                "so the others are dropped as stale",
                 **node.where(),
                 field=name,
-                hint="an input takes one link; remove the extra ones",
             )
+            continue
+        level.broken.add((node.id, name))
+        level.add(
+            "E_MULTI_INPUT",
+            f"input {name!r} is fed by {len(ids)} links ({', '.join(str(i) for i in ids)})",
+            **node.where(),
+            field=name,
+            hint="an input takes one link; remove the extra ones",
+        )
     taken: dict[tuple[int, int], Any] = {}
     for link in links:
         src_ok = link.src in by_int or (is_subgraph and link.src == SUBGRAPH_INPUT_ID)
@@ -286,9 +316,8 @@ def _connect(links: list[_Link], by_int: dict[int, dict], level: Level, is_subgr
             if source is not None:
                 level.to_outputs.append((link.dst_slot, source))
             continue
-        target = by_int[link.dst]
         target_node = level.nodes[str(link.dst)]
-        inputs = target.get("inputs") or []
+        inputs = target_node.inputs
         if link.dst_slot >= len(inputs):
             level.add(
                 "E_SLOT",
@@ -302,7 +331,7 @@ def _connect(links: list[_Link], by_int: dict[int, dict], level: Level, is_subgr
         claim = claimed.get((link.dst, link.dst_slot))
         input_name = target_node.inputs[link.dst_slot].name
         if claim != link.id and len(into[(link.dst, link.dst_slot)]) > 1:
-            continue  # reported as E_MULTI_INPUT; the link the input names is kept
+            continue  # reported above (stale duplicate or E_MULTI_INPUT)
         if claim != link.id:
             level.add(
                 "E_LINK_CONFLICT",
@@ -350,10 +379,9 @@ def _connect(links: list[_Link], by_int: dict[int, dict], level: Level, is_subgr
 
 
 def _source(link: _Link, by_int: dict[int, dict], level: Level) -> Source | None:
-    origin = by_int[link.src]
     node = level.nodes[str(link.src)]
-    outputs = origin.get("outputs")
-    if not isinstance(outputs, list) or not outputs:
+    outputs = node.outputs
+    if not outputs:
         return Source(str(link.src), slot=link.src_slot)
     if link.src_slot >= len(outputs):
         level.add(
@@ -365,8 +393,7 @@ def _source(link: _Link, by_int: dict[int, dict], level: Level) -> Source | None
             got=str(link.src_slot),
         )
         return None
-    listed = outputs[link.src_slot].get("links") if isinstance(outputs[link.src_slot], dict) else None
-    if not (isinstance(listed, list) and link.id in listed):
+    if link.id not in outputs[link.src_slot].links:
         level.add(
             "W_LINK_PATCHED",
             f"link {link.id} was missing from output {node.outputs[link.src_slot].name!r}'s link list; "

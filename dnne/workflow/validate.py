@@ -32,6 +32,9 @@ class _Validator:
         self.diags: list[Diagnostic] = []
         self.specs: dict[str, NodeType] = {}
         self.widgets: dict[str, dict[str, Any]] = {}
+        self.orphans: dict[str, list[tuple[str, Any]]] = {}
+        for node_id, input_name, link_id in level.orphans:
+            self.orphans.setdefault(node_id, []).append((input_name, link_id))
 
     def add(self, code: str, message: str, **where: Any) -> None:
         self.diags.append(Diagnostic(code, message, **where))
@@ -280,9 +283,7 @@ class _Validator:
     def _orphans_and_required(self, node: RawNode, spec: NodeType, connected: set[str]) -> None:
         where = self.where(node)
         orphaned = set()
-        for node_id, name, link_id in self.level.orphans:
-            if node_id != node.id:
-                continue
+        for name, link_id in self.orphans.get(node.id, []):
             target = spec.input(name)
             required = bool(target and target.required and not target.is_widget)
             orphaned.add(target.name if target else name)
@@ -295,6 +296,8 @@ class _Validator:
                 hint="reconnect the input in the editor" if required else None,
             )
         for socket in spec.sockets:
+            if (node.id, socket.name) in self.level.broken:
+                continue
             if socket.required and socket.name not in connected and socket.name not in orphaned:
                 self.add(
                     "E_REQUIRED_INPUT",

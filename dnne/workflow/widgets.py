@@ -97,15 +97,32 @@ class WidgetMapper:
                         "W_WIDGET_DEFAULT", f"optional input {w.name!r} is missing; using its default", field=w.name
                     )
         elif missing:
+            self._missing(missing, values, expected=", ".join(names), got=", ".join(k for k in given) or "nothing")
+        return values
+
+    def _missing(self, missing: list[InputSpec], values: dict[str, Any], *, expected: str, got: str) -> None:
+        """Widgets without a saved value: optional ones take their default (warned), required ones are an error."""
+        required = [w for w in missing if w.required]
+        if required:
             self.add(
                 "E_WIDGETS_SHORT",
-                f"{len(missing)} widget value(s) missing: " + ", ".join(w.name for w in missing),
+                f"{len(required)} widget value(s) missing: " + ", ".join(w.name for w in required),
                 field="widgets_values",
-                expected=", ".join(names),
-                got=", ".join(k for k in given) or "nothing",
-                hint="re-save the workflow with this node's widgets filled in",
+                expected=expected,
+                got=got,
+                hint="no defaults are filled in silently: re-save the workflow or add the values",
             )
-        return values
+            return
+        for w in missing:
+            values[w.name] = w.default
+        if missing:
+            self.add(
+                "W_WIDGET_DEFAULT",
+                "optional widget(s) missing from the saved values, defaults used: "
+                + ", ".join(f"{w.name}={w.default!r}" for w in missing),
+                field="widgets_values",
+                hint="the workflow was probably saved before these widgets existed; re-save it to store them",
+            )
 
     def _positional(self, given: list) -> dict[str, Any]:
         widgets = self.spec.widgets
@@ -118,17 +135,8 @@ class WidgetMapper:
                 extras.append(f"null hole at position {i}")
                 i += 1
             if i >= len(given):
-                missing = [x.name for x in widgets[index:] if x.name not in self.linked]
-                if missing:
-                    self.add(
-                        "E_WIDGETS_SHORT",
-                        f"widgets_values has {len(given)} value(s); {len(missing)} widget(s) missing: "
-                        + ", ".join(missing),
-                        field="widgets_values",
-                        expected=", ".join(x.name for x in widgets),
-                        got=short(given),
-                        hint="no defaults are filled in silently: re-save the workflow or add the values",
-                    )
+                rest = [x for x in widgets[index:] if x.name not in self.linked]
+                self._missing(rest, values, expected=", ".join(x.name for x in widgets), got=short(given))
                 return values
             values[w.name] = given[i]
             i += 1

@@ -176,3 +176,12 @@ def test_python_m_dnne(tmp_path):
     assert proc.returncode == 0 and proc.stdout.strip() == f"dnne {dnne.__version__}"
     proc = _dnne("export", "nope.json", cwd=tmp_path)
     assert proc.returncode == 2 and "does not exist" in proc.stderr
+
+
+def test_terminal_escapes_in_workflow_text_are_neutralised(cli, tmp_path):
+    doc = _bad_widget()
+    doc["nodes"][0]["title"] = "evil\x1b[2J\u202etitle [bold]x[/bold]"
+    result = cli("export", _write(tmp_path, doc), "-o", tmp_path / "out")
+    assert result.exit_code == 1
+    assert "\x1b" not in result.output and "\u202e" not in result.output
+    assert "E_WIDGET_TYPE" in result.output

@@ -257,3 +257,24 @@ def test_class_names_avoid_imported_names(tmp_path):
 
 def test_templates_in_the_pack_exist():
     assert all((HERE / t.template).is_file() for t in TYPES)
+
+
+def test_readme_documents_only_real_runner_flags():
+    import re
+
+    from dnne.runtime.flags import build_parser
+
+    readme = build_export(chain_graph()).contents["README.md"].decode()
+    documented = set(re.findall(r"`(--[a-z-]+)", readme)) | set(re.findall(r", (--[a-z-]+)", readme))
+    known = {opt for action in build_parser()._actions for opt in action.option_strings}
+    assert documented and documented <= known, documented - known
+
+
+def test_symlinked_output_folder_replaces_its_target(tmp_path):
+    real = tmp_path / "real"
+    export_graph(chain_graph(count=2), real)
+    (tmp_path / "link").symlink_to(real)
+    export_graph(chain_graph(count=7), tmp_path / "link")
+    assert (tmp_path / "link").is_symlink()
+    assert json.loads((real / "config.json").read_text())["nodes"]["1"]["count"] == 7
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["link", "real"]

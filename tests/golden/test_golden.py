@@ -92,3 +92,39 @@ def test_testpack_golden_runs(tmp_path):
     proc = _run_export("testpack_chain", tmp_path)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert proc.stdout.count("extra=10") == 4
+
+
+# -- the example workflows run a few steps (they exist once the node packs and examples are in) -----------------------
+
+RUN_ARGS = {
+    "mnist_mlp": ["--epochs", "1", "--max-steps", "3"],
+    "mnist_cnn": ["--epochs", "1", "--max-steps", "2"],
+    "fashion_mnist_cnn": ["--epochs", "1", "--max-steps", "2"],
+    "cartpole_ppo": ["--max-steps", "2", "--num-envs", "8"],
+    "ant_ppo": ["--max-steps", "1", "--num-envs", "2"],
+}
+
+
+def _tiny_idx_data(root: Path) -> Path:
+    """256 training and 64 test images (28×28, random) in IDX files, for MNIST and Fashion-MNIST alike."""
+    import numpy as np
+
+    from dnne.runtime.data.idx import write_idx
+
+    rng = np.random.default_rng(0)
+    for folder in (root, root / "FashionMNIST" / "raw"):
+        folder.mkdir(parents=True, exist_ok=True)
+        for prefix, n in (("train", 256), ("t10k", 64)):
+            write_idx(folder / f"{prefix}-images-idx3-ubyte", rng.integers(0, 256, (n, 28, 28), dtype=np.uint8))
+            write_idx(folder / f"{prefix}-labels-idx1-ubyte", rng.integers(0, 10, (n,), dtype=np.uint8))
+    return root
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("case", [c for c in RUN_ARGS if c in CASES] or [pytest.param("none", marks=pytest.mark.skip)])
+def test_example_runs_a_few_steps(case, tmp_path):
+    args = list(RUN_ARGS[case]) + ["--timeout", "240s", "--checkpoint-dir", str(tmp_path / "ckpt")]
+    if case in ML_CASES:
+        args += ["--data-dir", str(_tiny_idx_data(tmp_path / "data"))]
+    proc = _run_export(case, tmp_path, *args)
+    assert proc.returncode == 0, f"exit {proc.returncode}\n{proc.stdout[-2000:]}\n{proc.stderr[-4000:]}"

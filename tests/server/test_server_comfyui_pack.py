@@ -71,10 +71,10 @@ def test_pack_folder_loads_the_way_comfyui_loads_custom_nodes(catalog):
     sys.modules["dnne_nodes_link"] = module
     try:
         spec.loader.exec_module(module)
-        mappings = getattr(module, "NODE_CLASS_MAPPINGS")
+        mappings = module.NODE_CLASS_MAPPINGS
         assert set(mappings) == set(catalog.keys())
-        assert getattr(module, "NODE_DISPLAY_NAME_MAPPINGS")[catalog.keys()[0]]
-        web_dir = Path(init.parent, getattr(module, "WEB_DIRECTORY"))  # ComfyUI joins it onto the pack folder
+        assert module.NODE_DISPLAY_NAME_MAPPINGS[catalog.keys()[0]]
+        web_dir = Path(init.parent, module.WEB_DIRECTORY)  # ComfyUI joins it onto the pack folder
         assert (web_dir / "dnne_export.js").is_file()
     finally:
         del sys.modules["dnne_nodes_link"]

@@ -195,3 +195,37 @@ def test_bad_run_args_are_refused_before_export(workdir, client_for):
     status, body = run(go())
     assert status == 400 and body["error"]["type"] == "invalid_run_args"
     assert list((workdir / "exports").iterdir()) == []
+
+
+@pytest.mark.slow
+def test_interrupt_stops_a_real_run(workdir, client_for):
+    """Export the bundled MNIST example, run it, and stop it from the editor's Interrupt (SIGINT → exit 130)."""
+    from pathlib import Path
+
+    example = Path(__file__).resolve().parents[2] / "examples" / "mnist_mlp.json"
+    if not example.is_file():
+        pytest.skip("examples/mnist_mlp.json is missing")
+    workflow = json.loads(example.read_text())
+
+    async def go():
+        async with client_for(workdir) as client:
+            ws = await client.ws_connect("/ws")
+            await ws.receive_json()
+            body = {"prompt": {}, "extra_data": {"extra_pnginfo": {"workflow": workflow}}}
+            body["extra_data"]["dnne"] = {"name": "mnist", "run": True, "run_args": {"epochs": 50, "threads": 1}}
+            answer = await (await client.post("/api/prompt", json=body)).json()
+            seen = await _collect_until(ws, kinds_done=("dnne.run_started",), timeout=60)
+            busy = await client.post("/api/prompt", json=body)  # one run at a time
+            seen += await _collect_until(ws, kinds_done=("dnne.metrics",), timeout=120)  # the runtime's start record
+            await asyncio.sleep(2)
+            assert (await client.post("/api/interrupt", json={})).status == 200
+            seen += await _collect_until(ws, timeout=120)
+            jobs = await (await client.get("/api/jobs?status=cancelled")).json()
+            return answer, busy.status, seen, jobs
+
+    answer, busy, messages, jobs = run(go())
+    assert answer["run"] is True and busy == 409
+    assert messages[-1]["type"] == "execution_interrupted"
+    assert [j["id"] for j in jobs["jobs"]] == [answer["prompt_id"]]
+    records = [m["data"]["record"] for m in messages if m["type"] == "dnne.metrics"]
+    assert any(r.get("event") == "done" and r.get("reason") == "sigint" for r in records), str([m["type"] for m in messages])

@@ -51,6 +51,8 @@ def test_progress_of_reads_common_counters():
     assert progress_of({"epoch": 2, "epochs": 5}) == (2.0, 5.0)
     assert progress_of({"step": 10, "max_steps": 100}) == (10.0, 100.0)
     assert progress_of({"update": 3}) == (3.0, 0.0)
+    # the runtime's per-epoch record carries both: the epoch counter has the known total
+    assert progress_of({"event": "epoch", "epoch": 1, "max_epochs": 2, "step": 938}) == (1.0, 2.0)
     assert progress_of({"loss": 0.1}) is None
 
 

@@ -26,11 +26,15 @@ class WorkflowBuilder:
     nodes: list[_Node] = field(default_factory=list)
     links: list[tuple[int, int, str, int, str]] = field(default_factory=list)  # id, src, output, dst, input
 
-    def add(self, key: str, title: str | None = None, mode: int = 0, **widgets: Any) -> int:
+    def add(
+        self, key: str, title: str | None = None, mode: int = 0, widgets: dict[str, Any] | None = None, **more: Any
+    ) -> int:
+        """Add a node; widget values by keyword, or as `widgets=` when a widget is named like a parameter."""
         spec = self.catalog.get(key)
         assert spec is not None, key
         values = {w.name: w.default for w in spec.widgets}
-        values.update(widgets)
+        values.update(widgets or {})
+        values.update(more)
         node_id = (max((n.id for n in self.nodes), default=0)) + 1
         self.nodes.append(_Node(node_id, spec, values, title, mode))
         return node_id

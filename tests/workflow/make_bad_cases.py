@@ -104,7 +104,17 @@ def cases() -> dict[str, bytes | dict | list]:
     doc["links"][3][2] = "first"  # not numeric
     out["13_bad_slots"] = doc
     doc = small(c).to_ui()
-    doc["links"].append([11, 3, 0, 6, 0, "TENSOR"])  # a second link into TrainingStep.loss (slot 0)
+    doc["links"].append([11, 3, 0, 6, 0, "TENSOR"])  # a second link into TrainingStep.loss (slot 0) …
+    node(doc, 6)["inputs"][0]["link"] = None  # … and the input names neither: ambiguous
+    node(doc, 3)["outputs"][0]["links"].append(11)
+    bs = node(doc, 2)
+    bs["inputs"].append(dict(bs["inputs"][2]))  # two inputs bound to the widget batch_size, both linked
+    bs["inputs"][2]["link"], bs["inputs"][5]["link"] = 30, 31
+    doc["nodes"].append(
+        {"id": 9, "type": "IntConstant", "mode": 0, "inputs": [],
+         "outputs": [{"name": "INT", "type": "INT", "links": [30, 31]}], "widgets_values": [8]}
+    )  # fmt: skip
+    doc["links"] += [[30, 9, 0, 2, 2, "INT"], [31, 9, 0, 2, 5, "INT"]]
     out["14_two_links_into_one_input"] = doc
     doc = small(c).to_ui()
     doc["links"][3][0] = 3  # two links with id 3

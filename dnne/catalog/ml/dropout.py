@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dnne.catalog.ml.layer_specs import activation_combo, layer_node_type
+from dnne.catalog.ml.layer_specs import layer_node_type
 from dnne.catalog.spec import widget
 
 NODE_TYPE = layer_node_type(

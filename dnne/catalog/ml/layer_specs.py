@@ -8,8 +8,8 @@ from pathlib import Path
 from typing import Any
 
 from dnne.catalog.spec import ExportContext, InputSpec, NodeExport, NodeType, OutputSpec, socket
-from dnne.runtime.ml.shapes import ACTIVATIONS, LAYER_KEYS
-from dnne.workflow.model import GraphNode
+from dnne.runtime.ml.shapes import ACTIVATIONS
+from dnne.workflow.model import Graph, GraphNode
 
 LAYER_CATEGORY = "ml/layers"
 PARAMETERISED = frozenset({"linear", "conv2d", "batchnorm"})
@@ -73,10 +73,30 @@ def layer_spec(node: GraphNode) -> dict[str, Any]:
     return spec
 
 
+def in_network_chain(graph: Graph, node: GraphNode) -> bool:
+    """True when `node` sits in a chain that starts at some Network's `layers` output (the Network folds it)."""
+    seen: set[str] = set()
+    current = node
+    while current.id not in seen:
+        seen.add(current.id)
+        edge = graph.input_edge(current.id, "input")
+        if edge is None:
+            return False
+        source = graph.nodes[edge.src]
+        if source.type == "Network":
+            return edge.src_output == "layers"
+        if source.type not in SPEC_BUILDERS:
+            return False
+        current = source
+    return False
+
+
 def export_standalone_layer(node: GraphNode, ctx: ExportContext) -> NodeExport:
-    """A layer used outside a Network chain: applied as it is (its weights, if any, are never trained)."""
+    """A layer used outside a Network chain: applied as it is (its weights, if any, are never trained).
+
+    Inside a chain the Network exporter absorbs the node, so these params are never used."""
     spec = layer_spec(node)
-    if spec["type"] in PARAMETERISED:
+    if spec["type"] in PARAMETERISED and not in_network_chain(ctx.graph, node):
         ctx.warn(
             "W_LAYER_NOT_TRAINED",
             f"{node.type} is not inside a Network chain, so no optimizer trains its weights",

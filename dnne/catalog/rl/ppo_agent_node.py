@@ -21,8 +21,22 @@ NODE_TYPE = NodeType(
             "deterministic", "BOOLEAN", False, required=False, tooltip="act with the mean/mode (always in --inference)"
         ),
         widget("init_log_std", "FLOAT", 0.0, required=False, min=-3.0, max=3.0, step=0.1),
-        widget("shared_trunk", "BOOLEAN", False, required=False, tooltip="one MLP trunk for actor and critic"),
-        widget("normalize_observations", "BOOLEAN", False, required=False, tooltip="running mean/std normalisation"),
+        widget(
+            "shared_trunk",
+            "BOOLEAN",
+            False,
+            required=False,
+            backfill=True,
+            tooltip="one MLP trunk for actor and critic",
+        ),
+        widget(
+            "normalize_observations",
+            "BOOLEAN",
+            False,
+            required=False,
+            backfill=True,
+            tooltip="running mean/std normalisation",
+        ),
     ),
     outputs=(
         OutputSpec("policy_output", "POLICY", tooltip="dict: action, log_prob, value, obs (one row per env)"),

@@ -6,6 +6,8 @@ Runs on CPU (MuJoCo for Ant/HalfCheetah/Humanoid); observations, rewards and don
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import torch
 
@@ -47,6 +49,8 @@ class GymnasiumVecEnv(VecEnv):
             ) from exc
         env_id = gym_id(env_name)
         kwargs = {"render_mode": "rgb_array"} if render else {}
+        if render:
+            os.environ.setdefault("MUJOCO_GL", "egl")  # offscreen MuJoCo rendering without a display
         try:
             self.env = gym.make_vec(
                 env_id,
@@ -75,6 +79,7 @@ class GymnasiumVecEnv(VecEnv):
         super().__init__(spec, torch.device(device))
         self.env_id = env_id
         self.seed = seed
+        self.render_error: str | None = None
 
     def scale_actions(self, actions: torch.Tensor) -> torch.Tensor:
         if self.spec.discrete:
@@ -104,7 +109,11 @@ class GymnasiumVecEnv(VecEnv):
         return obs_t, torch.as_tensor(rewards, dtype=torch.float32, device=self.device), dones, extras
 
     def render(self):
-        frames = self.env.render()
+        try:
+            frames = self.env.render()
+        except Exception as exc:  # a missing GL/pygame backend must not stop training
+            self.render_error = f"{type(exc).__name__}: {exc}"
+            return None
         return None if frames is None else np.asarray(frames[0])
 
     def close(self) -> None:

@@ -75,7 +75,11 @@ class EnvStepper:
         if frame is None:
             if not self._render_warned:
                 self._render_warned = True
-                print(f"--render: the {self.env.spec.backend} backend cannot render {self.env.spec.name}; no frames")
+                why = getattr(self.env, "render_error", None)
+                print(
+                    f"--render: the {self.env.spec.backend} backend cannot render {self.env.spec.name}; no frames"
+                    + (f" ({why})" if why else "")
+                )
             return
         self.render_dir.mkdir(parents=True, exist_ok=True)
         write_png(self.render_dir / f"frame_{self.steps:06d}.png", frame)

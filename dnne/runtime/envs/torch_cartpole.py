@@ -91,6 +91,7 @@ class TorchCartpole(VecEnv):
             rewards, failed = self._reward_and_failure()
             time_limit = self.progress >= self.max_episode_length
         self.reset_buf = failed | time_limit
+        dones = self.reset_buf.clone()
         extras["time_outs"] = time_limit & ~failed
         if self.reset_mode == "same_step":
             extras["final_observations"] = obs
@@ -98,7 +99,7 @@ class TorchCartpole(VecEnv):
             if flagged.numel():
                 self._reset_envs(flagged)
                 obs = self._observe()
-        return obs, rewards, self.reset_buf.clone(), extras
+        return obs, rewards, dones, extras
 
     # -- physics --------------------------------------------------------------------------------------------
     def _simulate(self, force: torch.Tensor) -> None:

@@ -32,8 +32,9 @@ def sampler_seed(seed: int, ctx: Any) -> int:
     return RANDOM_SEED
 
 
-def make_iterator(dataset: Any, schema: dict | None, *, batch_size: int, shuffle: bool, seed: int, drop_last: bool,
-                  ctx: Any) -> BatchIterator:  # fmt: skip
+def make_iterator(
+    dataset: Any, schema: dict | None, *, batch_size: int, shuffle: bool, seed: int, drop_last: bool, ctx: Any
+) -> BatchIterator:
     """A BatchIterator over the schema's split (train unless the dataset node says otherwise), on the run's device."""
     train = True if not schema else bool(schema.get("train", True))
     return BatchIterator(

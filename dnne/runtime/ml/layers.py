@@ -96,7 +96,7 @@ def describe(specs: Sequence[dict[str, Any]], input_shape: Sequence[int]) -> str
     """One line per layer: name and output shape (for logs)."""
     shapes = infer_shapes(input_shape, specs)
     lines = [f"input {list(input_shape)}"]
-    lines += [f"{layer_name(s, i)} -> {list(shape)}" for i, (s, shape) in enumerate(zip(specs, shapes))]
+    lines += [f"{layer_name(s, i)} -> {list(shape)}" for i, (s, shape) in enumerate(zip(specs, shapes, strict=True))]
     return "\n".join(lines)
 
 

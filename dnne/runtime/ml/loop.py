@@ -79,6 +79,13 @@ class TrainingLoop:
         if self._stop_reason is None:
             self._stop_reason = reason
 
+    def mark_start(self) -> None:
+        """The loop is about to run its first step (every node is set up): observers start their clocks."""
+        for observer in self.observers:
+            start = getattr(observer, "on_start", None)
+            if start is not None:
+                start()
+
     @property
     def stop_requested(self) -> bool:
         return self._stop_reason is not None

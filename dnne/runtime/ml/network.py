@@ -20,10 +20,20 @@ from .triggers import CheckpointTrigger
 class NetworkModel:
     """Holds the nn.Sequential of one Network node (None until the first batch) and its checkpoint policy."""
 
-    def __init__(self, node: Any, layers: Sequence[dict], *, checkpoint_enabled: bool, trigger_type: str,
-                 trigger_value: str, load_on_start: bool):  # fmt: skip
+    def __init__(
+        self,
+        node: Any,
+        layers: Sequence[dict],
+        *,
+        checkpoint_enabled: bool,
+        trigger_type: str,
+        trigger_value: str,
+        load_on_start: bool,
+    ):
         if not layers:
-            raise ShapeError(f"network {node.describe()} has no layers: chain Network.layers → layers → Network.to_output")
+            raise ShapeError(
+                f"network {node.describe()} has no layers: chain Network.layers → layers → Network.to_output"
+            )
         self.node = node
         self.layers = [dict(spec) for spec in layers]
         self.model: nn.Module | None = None
@@ -83,8 +93,10 @@ class NetworkModel:
             self._pending = None
             self._load(tensors, meta)
         if getattr(self.ctx.args, "verbose", False):
-            self.ctx.log(f"network {self.node.node_id}: {parameter_count(self.model):,} parameters\n"
-                         + describe(self.layers, shape))  # fmt: skip
+            self.ctx.log(
+                f"network {self.node.node_id}: {parameter_count(self.model):,} parameters\n"
+                + describe(self.layers, shape)
+            )
         return self.model
 
     def forward(self, x: Any) -> torch.Tensor:

@@ -67,6 +67,12 @@ def make_optimizer(kind: str, model: nn.Module, **options: Any) -> TrainingOptim
     return TrainingOptimizer(opt, model, kind)
 
 
+def warm_up(kind: str) -> None:
+    """Build a throw-away optimizer once: torch's first optimizer construction imports torch._dynamo (seconds),
+    which would otherwise be counted in the first training step."""
+    make_optimizer(kind, nn.Linear(1, 1))
+
+
 def optimizer_state(handle: TrainingOptimizer | None, pending: tuple | None = None) -> tuple[dict, dict]:
     """Checkpoint state of an optimizer node: (tensors, meta)."""
     if handle is None:

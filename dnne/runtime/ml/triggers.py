@@ -70,8 +70,6 @@ class CheckpointTrigger:
 
     def on_epoch(self, record: dict[str, Any]) -> str | None:
         epoch = record.get("epoch")
-        if record.get("final"):
-            return f"epoch{epoch}-final"
         if self.kind == "epoch" and epoch and int(epoch) % self.every_epochs == 0:
             return f"epoch{epoch}"
         if self.kind == "best_metric":

@@ -9,32 +9,10 @@ from dataclasses import fields
 import torch
 
 from ..envs.episode_stats import EpisodeStats
+from ..flags import parse_duration
 from .ppo import PPOConfig, PPOLearner
 
 STOP_WHEN = ("never", "mean_episode_length", "mean_return")
-
-
-def parse_duration(text: str) -> float:
-    """'90', '30s', '5m', '1h30m' → seconds."""
-    text = str(text).strip().lower()
-    if not text:
-        raise ValueError("empty duration")
-    try:
-        return float(text)
-    except ValueError:
-        pass
-    total, number = 0.0, ""
-    for char in text:
-        if char.isdigit() or char == ".":
-            number += char
-        elif char in "hms" and number:
-            total += float(number) * {"h": 3600, "m": 60, "s": 1}[char]
-            number = ""
-        else:
-            raise ValueError(f"cannot read duration {text!r}; use e.g. 30s, 5m, 1h30m")
-    if number:
-        raise ValueError(f"cannot read duration {text!r}: a number without unit at the end")
-    return total
 
 
 class PPOTrainerLoop:

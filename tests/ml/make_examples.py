@@ -1,0 +1,54 @@
+"""Writes examples/mnist_mlp.json, examples/mnist_cnn.json and examples/fashion_mnist_cnn.json.
+
+Run from the repository root: `python tests/ml/make_examples.py`. `test_examples.py` checks that the committed files
+are what this script writes.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+
+from tests.ml.ui_workflow import UIWorkflow, supervised_workflow  # noqa: E402
+
+MLP_LAYERS = [
+    ("LinearLayer", {"output_size": 256, "activation": "none"}),
+    ("BatchNorm", {}),
+    ("Activation", {"activation": "relu"}),
+    ("LinearLayer", {"output_size": 128, "activation": "none"}),
+    ("BatchNorm", {}),
+    ("Activation", {"activation": "relu"}),
+    ("LinearLayer", {"output_size": 10, "activation": "none"}),
+]
+CNN_LAYERS = [
+    ("Conv2DLayer", {"out_channels": 32, "kernel_size": 3, "padding": 1, "activation": "none"}),
+    ("BatchNorm", {}),
+    ("Activation", {"activation": "relu"}),
+    ("MaxPool2D", {"kernel_size": 2, "stride": 2}),
+    ("Conv2DLayer", {"out_channels": 64, "kernel_size": 3, "padding": 1, "activation": "none"}),
+    ("BatchNorm", {}),
+    ("Activation", {"activation": "relu"}),
+    ("MaxPool2D", {"kernel_size": 2, "stride": 2}),
+    ("Flatten", {}),
+    ("LinearLayer", {"output_size": 128, "activation": "relu", "dropout": 0.25}),
+    ("LinearLayer", {"output_size": 10, "activation": "none"}),
+]
+ADAM = ("AdamOptimizer", {"learning_rate": 0.001})
+
+
+def examples() -> dict[str, UIWorkflow]:
+    return {
+        "mnist_mlp.json": supervised_workflow(MLP_LAYERS, optimizer=ADAM, batch_size=64, max_epochs=2),
+        "mnist_cnn.json": supervised_workflow(CNN_LAYERS, optimizer=ADAM, batch_size=64, max_epochs=3),
+        "fashion_mnist_cnn.json": supervised_workflow(
+            CNN_LAYERS, dataset="FashionMNISTDataset", optimizer=ADAM, batch_size=64, max_epochs=5
+        ),
+    }
+
+
+if __name__ == "__main__":
+    for name, wf in examples().items():
+        print(wf.save(ROOT / "examples" / name))
