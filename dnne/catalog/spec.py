@@ -63,8 +63,6 @@ class InputSpec:
     control_after_generate: bool = False  # frontend stores an extra value after this INT widget
     aliases: tuple[str, ...] = ()  # legacy input names accepted with a warning (e.g. "network_output")
     primed: bool = False  # the runtime puts one token into this input at start when connected (starts a loop)
-    backfill: bool = False  # optional widget added after old workflows were saved: a positional widgets_values
-    # list that ends before it gets `default` (W_WIDGET_DEFAULT) instead of E_WIDGETS_SHORT
 
     @property
     def is_widget(self) -> bool:

@@ -38,6 +38,8 @@ class Channel:
         "high",
         "sticky",
         "any_order",
+        "src_rt",
+        "dst_rt",
     )
 
     def __init__(self, src: QueueNode, output: str, dst: QueueNode, input: str, mode: str, maxsize: int, policy: str):
@@ -58,6 +60,8 @@ class Channel:
         self.drops = 0
         self.high = 0
         self.any_order: deque[Channel] | None = None  # for ANY inputs: the destination's shared arrival order
+        self.src_rt: Any = None  # the runner's RuntimeNode of src / dst (set by GraphRunner.connect)
+        self.dst_rt: Any = None
 
     def label(self) -> str:
         return f"{self.src.node_id}.{self.output} -> {self.dst.node_id}.{self.input}"

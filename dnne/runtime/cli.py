@@ -57,6 +57,8 @@ def run_main(build_graph: BuildGraph, *, config_path: str | Path, argv: list[str
         return runner.run()
     finally:
         ctx.finish("error", 1)  # no-op when the run already wrote its done record
+        if args.inference:
+            _restore_grad()
 
 
 def _make_context(args: Any, default_config: Path) -> RunContext:
@@ -172,6 +174,12 @@ def _setup_torch(args: Any, seed: int):
     if args.device == "cuda":
         print("warning: --device cuda requested but CUDA is not available; using cpu", file=sys.stderr)
     return torch.device("cpu")
+
+
+def _restore_grad() -> None:
+    torch = sys.modules.get("torch")
+    if torch is not None:
+        torch.set_grad_enabled(True)
 
 
 def _timestamped_dir(parent: Path) -> Path:

@@ -148,6 +148,7 @@ class GraphRunner:
             )
         mode = d.INPUTS[input]
         ch = Channel(s, output, d, input, mode.value, maxsize, policy)
+        ch.src_rt, ch.dst_rt = self._rt[s.node_id], drt
         drt.inputs[input] = ch
         if mode is Input.ANY:
             if drt.any_order is None:
@@ -472,40 +473,73 @@ class GraphRunner:
         fut = ch.putter
         if fut is not None:
             ch.putter = None
-            self._wake(self._rt[ch.src.node_id], SENDING)
+            self._wake(ch.src_rt, SENDING)
 
-    async def _send(self, rt: RuntimeNode, out: dict) -> None:
+    def _send_nowait(self, rt: RuntimeNode, out: dict) -> list | None:
+        """Deliver a firing's outputs without waiting. Returns the deliveries left when a 'block' queue is full."""
         outs = rt.outs
-        rts = self._rt
-        rt.state = SENDING
-        for key, value in out.items():
+        it = iter(out.items())
+        for key, value in it:
             if value is None:
                 continue
             chans = outs.get(key)
             if chans is None:
                 self._out_channels(rt, key)
             for ch in chans:
-                ch.sent += 1
                 if ch.sticky:
                     ch.value = value
                     ch.has_value = True
                 else:
                     items = ch.items
                     if len(items) >= ch.maxsize:
-                        if ch.latest:
-                            items.popleft()
-                            ch.drops += 1
-                            items.append(value)
-                            continue  # full: the consumer is not waiting
-                        await self._wait_space(rt, ch)
+                        if not ch.latest:
+                            rest = [(c, value) for c in chans[chans.index(ch) :]]
+                            rest += [(c, v) for k, v in it if v is not None for c in self._out_channels(rt, k)]
+                            return rest
+                        items.popleft()
+                        ch.drops += 1
+                        items.append(value)
+                        ch.sent += 1
+                        continue  # it was full: its consumer is not waiting for it
                     items.append(value)
                     if ch.any_order is not None:
                         ch.any_order.append(ch)
                     if len(items) > ch.high:
                         ch.high = len(items)
-                drt = rts[ch.dst.node_id]
+                ch.sent += 1
+                drt = ch.dst_rt
                 if drt.getter is not None and (drt.wait_on is ch or (drt.wait_on is _WAIT_ANY and ch.any_order)):
                     self._wake(drt, TAKING)
+        return None
+
+    async def _send_rest(self, rt: RuntimeNode, rest: list) -> None:
+        """The slow path of sending: wait for space in full 'block' queues (back-pressure)."""
+        for ch, value in rest:
+            if not ch.sticky and not ch.latest and len(ch.items) >= ch.maxsize:
+                await self._wait_space(rt, ch)
+            self._send_nowait_one(rt, ch, value)
+
+    def _send_nowait_one(self, rt: RuntimeNode, ch: Channel, value: Any) -> None:
+        if ch.sticky:
+            ch.value = value
+            ch.has_value = True
+        else:
+            items = ch.items
+            if len(items) >= ch.maxsize:  # only 'latest' queues can still be full here
+                items.popleft()
+                ch.drops += 1
+                items.append(value)
+                ch.sent += 1
+                return
+            items.append(value)
+            if ch.any_order is not None:
+                ch.any_order.append(ch)
+            if len(items) > ch.high:
+                ch.high = len(items)
+        ch.sent += 1
+        drt = ch.dst_rt
+        if drt.getter is not None and (drt.wait_on is ch or (drt.wait_on is _WAIT_ANY and ch.any_order)):
+            self._wake(drt, TAKING)
 
     async def _node_main(self, rt: RuntimeNode) -> None:
         try:
@@ -538,6 +572,7 @@ class GraphRunner:
         self.last_progress_ns = t1
 
     async def _event_loop(self, rt: RuntimeNode) -> None:
+        ctx = self.ctx
         compute = rt.node.compute
         base = rt.base
         events = rt.events
@@ -574,18 +609,28 @@ class GraphRunner:
             rt.state = COMPUTING
             t0 = rt.t0 = perf_counter_ns()
             out = await compute(**kw)
-            self._timed_end(rt, t0)
+            t1 = perf_counter_ns()
+            dt = t1 - t0
+            rt.firings += 1
+            rt.total_ns += dt
+            if dt > rt.max_ns:
+                rt.max_ns = dt
+            self.last_progress_ns = t1
             if out:
-                await self._send(rt, out)
+                rt.state = SENDING
+                rest = self._send_nowait(rt, out)
+                if rest is not None:
+                    await self._send_rest(rt, rest)
             elif out is STOP:
                 return
             rt.state = TAKING
             n += 1
-            if n == _YIELD_EVERY:
+            if n == _YIELD_EVERY or ctx.stopping:  # a stop was requested: let the supervisor cancel this task
                 n = 0
                 await asyncio.sleep(0)
 
     async def _source_loop(self, rt: RuntimeNode) -> None:
+        ctx = self.ctx
         compute = rt.node.compute
         stickies = rt.stickies
         repeat = rt.node.REPEAT
@@ -602,12 +647,15 @@ class GraphRunner:
             if out is STOP:
                 return
             if out:
-                await self._send(rt, out)
+                rt.state = SENDING
+                rest = self._send_nowait(rt, out)
+                if rest is not None:
+                    await self._send_rest(rt, rest)
             if not repeat:
                 return
             rt.state = TAKING
             n += 1
-            if n == _YIELD_EVERY:
+            if n == _YIELD_EVERY or ctx.stopping:  # a stop was requested: let the supervisor cancel this task
                 n = 0
                 await asyncio.sleep(0)
 
@@ -636,7 +684,10 @@ class GraphRunner:
             if out is STOP:
                 return
             if out:
-                await self._send(rt, out)
+                rt.state = SENDING
+                rest = self._send_nowait(rt, out)
+                if rest is not None:
+                    await self._send_rest(rt, rest)
             next_t += period
             now = perf_counter_ns()
             if now >= next_t:

@@ -26,9 +26,13 @@ def serve(
     verbose: bool = typer.Option(False, "--verbose", help="Log every request."),
 ) -> None:
     """Serve the node editor (the pinned ComfyUI frontend) with dnne's nodes, export and run."""
-    from aiohttp import web
+    try:
+        from aiohttp import web
 
-    from dnne.server.app import _is_loopback, create_app
+        from dnne.server.app import _is_loopback, create_app
+    except ImportError as exc:
+        typer.echo(f"error: dnne serve needs the editor extra: pip install 'dnne[editor]' ({exc})", err=True)
+        raise typer.Exit(2) from None
 
     logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(message)s", stream=sys.stderr)
     logging.getLogger("dnne.server").setLevel(logging.INFO if verbose else logging.WARNING)

@@ -8,6 +8,8 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import logging
+import traceback
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,6 +22,7 @@ from dnne.server.node_errors import error_body, plain_error
 from dnne.server.paths import sanitize_name
 
 MAX_BODY_BYTES = 16 * 1024 * 1024
+log = logging.getLogger("dnne.server")
 
 
 class BadRequest(ValueError):
@@ -121,7 +124,12 @@ def failure_response(exc: Exception) -> web.Response:
         return web.json_response(body, status=503)
     if isinstance(exc, DnneError):
         return web.json_response(plain_error("dnne_error", str(exc)), status=400)
-    raise exc
+    # a bug in dnne or a node pack, not in the graph: say so instead of an empty 500 page
+    log.error("export failed with an internal error", exc_info=exc)
+    details = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+    body = plain_error("exception_during_validation", f"internal error while exporting: {type(exc).__name__}: {exc}")
+    body["error"]["details"] = details
+    return web.json_response(body, status=500)
 
 
 ExportHook = Callable[[ExportOutcome, dict], Awaitable[dict[str, Any]]]
@@ -140,7 +148,7 @@ def make_export_handler(
             body = await read_json(request)
             source = workflow_from_export_body(body)
             outcome = await export_async(source, exports_root(), export_name(body.get("name"), source))
-        except (DiagnosticError, BadRequest, ImportError, DnneError) as exc:
+        except Exception as exc:  # every failure becomes a JSON answer the editor can show
             return failure_response(exc)
         answer = outcome.to_json()
         if after_export is not None:

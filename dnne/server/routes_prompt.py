@@ -9,7 +9,6 @@ from typing import Any
 from aiohttp import web
 
 from dnne import __version__
-from dnne.errors import DiagnosticError, DnneError
 from dnne.server.exporting import (
     BadRequest,
     ExportOutcome,
@@ -165,7 +164,7 @@ async def post_prompt(request: web.Request) -> web.Response:
     name = export_name(options.get("name"), source)
     try:
         outcome = await export_async(source, state.exports_dir, name)
-    except (DiagnosticError, ImportError, DnneError) as exc:
+    except Exception as exc:  # validation errors → 400 node_errors; internal errors → 500 with the reason
         return failure_response(exc)
     prompt_id = body.get("prompt_id") if isinstance(body.get("prompt_id"), str) else None
     job = state.new_job(prompt_id, workflow=source)

@@ -71,7 +71,8 @@ def parse_json(data: str | bytes, *, max_bytes: int = DEFAULT_MAX_BYTES) -> tupl
         text = data.removeprefix("\ufeff")
     assert text is not None
     try:
-        value = json.loads(text, object_pairs_hook=_no_duplicates, parse_constant=_no_constant)
+        constants: list[bool] = []
+        value = json.loads(text, object_pairs_hook=_no_duplicates, parse_constant=_parse_constant_hook(constants))
     except _Reject as exc:
         return None, [exc.diagnostic]
     except json.JSONDecodeError as exc:
@@ -94,7 +95,7 @@ def parse_json(data: str | bytes, *, max_bytes: int = DEFAULT_MAX_BYTES) -> tupl
         ]
     except ValueError as exc:  # e.g. integers over the int-string conversion limit
         return None, [Diagnostic("E_PARSE", f"not valid JSON: {exc}")]
-    problem = check_tree(value)
+    problem = check_tree(value, scalars=bool(constants))
     if problem is not None:
         return None, [problem]
     return value, []
@@ -109,14 +110,21 @@ class _NonFinite(float):
         return obj
 
 
-def _no_constant(name: str) -> float:
-    return _NonFinite(name)
+def _parse_constant_hook(found: list[bool]):
+    def hook(name: str) -> float:
+        found.append(True)
+        return _NonFinite(name)
+
+    return hook
 
 
 def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    result: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in result:
+    result = dict(pairs)
+    if len(result) == len(pairs):
+        return result
+    seen: set[str] = set()
+    for key, _ in pairs:
+        if key in seen:
             raise _Reject(
                 Diagnostic(
                     "E_DUP_KEY",
@@ -125,33 +133,40 @@ def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
                     hint="JSON readers disagree on which value wins; keep only one",
                 )
             )
-        result[key] = value
+        seen.add(key)
     return result
 
 
-def check_tree(value: Any) -> Diagnostic | None:
-    """Iterative walk: nesting deeper than MAX_DEPTH, or a NaN/Infinity (with its JSON path)."""
-    stack: list[tuple[Any, int]] = [(value, 0)]
-    while stack:
-        item, depth = stack.pop()
-        if isinstance(item, float) and not math.isfinite(item):
-            name = getattr(item, "name", repr(item))
+def check_tree(value: Any, *, scalars: bool = True) -> Diagnostic | None:
+    """Iterative walk: nesting deeper than MAX_DEPTH, or (when `scalars`) a NaN/Infinity with its JSON path."""
+    level = [value] if isinstance(value, (dict, list)) else []
+    depth = 0
+    while level:
+        if depth >= MAX_DEPTH:
             return Diagnostic(
-                "E_NONFINITE",
-                f"{name} is not allowed in a workflow",
-                path=_path_to(value, item),
-                expected="a finite number",
-                got=name,
+                "E_TOO_LARGE",
+                f"the JSON nesting is deeper than {MAX_DEPTH} levels",
+                expected=f"at most {MAX_DEPTH} levels",
+                got=f"more than {MAX_DEPTH}",
             )
-        if isinstance(item, (dict, list)):
-            if depth >= MAX_DEPTH:
-                return Diagnostic(
-                    "E_TOO_LARGE",
-                    f"the JSON nesting is deeper than {MAX_DEPTH} levels",
-                    expected=f"at most {MAX_DEPTH} levels",
-                    got=f"more than {MAX_DEPTH}",
-                )
-            stack.extend((v, depth + 1) for v in (item.values() if isinstance(item, dict) else item))
+        children = []
+        for item in level:
+            children.extend(item.values() if isinstance(item, dict) else item)
+        if scalars:
+            for item in children:
+                if isinstance(item, float) and not math.isfinite(item):
+                    name = getattr(item, "name", repr(item))
+                    return Diagnostic(
+                        "E_NONFINITE",
+                        f"{name} is not allowed in a workflow",
+                        path=_path_to(value, item),
+                        expected="a finite number",
+                        got=name,
+                    )
+        level = [c for c in children if isinstance(c, (dict, list))]
+        depth += 1
+    if scalars and isinstance(value, float) and not math.isfinite(value):
+        return Diagnostic("E_NONFINITE", f"{value!r} is not allowed in a workflow", path="$")
     return None
 
 

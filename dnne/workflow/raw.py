@@ -6,6 +6,7 @@ elimination and validation work on. Nothing in it has been checked against the c
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -87,6 +88,7 @@ def type_name(value: Any) -> str:
     return "*"
 
 
+@functools.lru_cache(maxsize=4096)
 def canonical_type(name: str) -> str:
     return ",".join(LEGACY_TYPE_NAMES.get(t.strip(), t.strip()) for t in name.split(","))
 

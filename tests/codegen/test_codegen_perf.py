@@ -9,8 +9,6 @@ from testpack import pack_catalog, ui_workflow
 from dnne.codegen.export import build_workflow
 from dnne.workflow.load import load_workflow
 
-RUFF_PHASES = ("ruff_format", "ruff_check")
-
 
 def thousand_node_workflow() -> dict:
     nodes, edges = [], []
@@ -27,23 +25,21 @@ def thousand_node_workflow() -> dict:
 
 
 def test_thousand_node_export_time():
+    """CPU time of this process (ruff runs in a child process, so it is excluded), best of 3."""
     doc = thousand_node_workflow()
     catalog = pack_catalog()
     build_workflow(doc, catalog=catalog, name="big")  # warm up (template compilation, imports)
-    best_total = best_export = float("inf")
+    best_cpu = float("inf")
     for _ in range(3):
-        start = time.perf_counter()
+        start = time.process_time()
         result = build_workflow(doc, catalog=catalog, name="big")
-        total = time.perf_counter() - start
-        ruff = sum(result.timings[p] for p in RUFF_PHASES)
-        best_total = min(best_total, total - ruff)
-        best_export = min(best_export, sum(v for k, v in result.timings.items() if k not in RUFF_PHASES))
-    start = time.perf_counter()
+        best_cpu = min(best_cpu, time.process_time() - start)
+    start = time.process_time()
     load_workflow(doc, catalog, name="big")
-    load = time.perf_counter() - start
+    load = time.process_time() - start
+    stages = {k: round(v * 1000, 1) for k, v in result.timings.items()}
     print(
-        f"\n1,000 nodes: load+export {best_total * 1000:.0f} ms excluding ruff "
-        f"(export stages {best_export * 1000:.0f} ms, load {load * 1000:.0f} ms); timings {result.timings}"
+        f"\n1,000 nodes: load+export {best_cpu * 1000:.0f} ms CPU excluding ruff (load {load * 1000:.0f} ms); {stages}"
     )
     assert result.contents["runner.py"].count(b"runner.add(") == 1000
-    assert best_total < 0.5  # generous bound for a shared, noisy machine; the target (250 ms) is reported
+    assert best_cpu < 0.5  # generous bound for a shared machine; the target (250 ms) is reported

@@ -48,8 +48,8 @@ def widget_values(spec: InputSpec) -> st.SearchStrategy[Any]:
         return st.text(max_size=20)
     lo = spec.min if spec.min is not None else -(10**6)
     hi = spec.max if spec.max is not None else 10**6
-    if spec.type == "INT":
-        return st.integers(math.ceil(lo), math.floor(hi))
+    if spec.type == "INT":  # check_widget_value caps integers at 18 digits
+        return st.integers(max(math.ceil(lo), -(10**18)), min(math.floor(hi), 10**18))
     return st.floats(float(lo), float(hi), allow_nan=False, allow_infinity=False)
 
 

@@ -26,8 +26,8 @@ def write_synthetic_mnist(
     def split(n: int) -> tuple[np.ndarray, np.ndarray]:
         labels = (np.arange(n) % 10).astype(np.uint8)
         rng.shuffle(labels)
-        noise = rng.normal(0.0, noise, size=(n, 28, 28))
-        images = np.clip(prototypes[labels] + noise, 0, 255).astype(np.uint8)
+        jitter = rng.normal(0.0, noise, size=(n, 28, 28))
+        images = np.clip(prototypes[labels] + jitter, 0, 255).astype(np.uint8)
         return images, labels
 
     folder.mkdir(parents=True, exist_ok=True)

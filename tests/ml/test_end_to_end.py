@@ -1,4 +1,6 @@
-"""Export examples/mnist_mlp.json and run it on small synthetic IDX data: epochs, metrics, resume, inference."""
+"""Export examples/mnist_mlp.json and run it on small synthetic IDX data: epochs, metrics, resume, inference.
+
+The first two tests share one 2-epoch run (~15 s); resume and inference start 3 more runners (marked slow)."""
 
 from __future__ import annotations
 
@@ -59,6 +61,7 @@ def test_stops_after_max_epochs_and_writes_outputs(full_run):
     assert (full_run / "training_curves.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
+@pytest.mark.slow
 def test_resume_continues_bit_identically(mlp_export, data_dir, full_run, tmp_path):
     first = tmp_path / "first"
     proc = run_runner(
@@ -84,6 +87,7 @@ def test_resume_continues_bit_identically(mlp_export, data_dir, full_run, tmp_pa
     assert [strip_timing(r) for r in resumed] == [strip_timing(r) for r in uninterrupted]
 
 
+@pytest.mark.slow
 def test_inference_accuracy_equals_final_test_accuracy(mlp_export, data_dir, full_run, tmp_path):
     proc = run_runner(
         mlp_export,

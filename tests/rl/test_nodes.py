@@ -66,7 +66,7 @@ def test_types_keep_the_original_keys_names_and_orders(rl_catalog):
         assert spec.display_name == display
         assert [s.name for s in spec.sockets][: len(sockets)] == sockets
         assert [w.name for w in spec.widgets][: len(widgets)] == widgets  # new widgets only at the end, optional
-        assert all(not w.required and w.backfill for w in spec.widgets[len(widgets) :])  # old files still load
+        assert all(not w.required for w in spec.widgets[len(widgets) :])  # old files still load (defaults)
         assert [o.name for o in spec.outputs] == outputs
         assert spec.legacy_types == legacy
         for old in legacy:

@@ -55,7 +55,13 @@ def test_node_error_attributes():
     assert r.run() == 1
     err = r._error
     assert isinstance(err, NodeError)
-    assert (err.node_id, err.node_type, err.title, err.firing, err.state) == ("8", "Faulty", "the title", 2, "computing")
+    assert (err.node_id, err.node_type, err.title, err.firing, err.state) == (
+        "8",
+        "Faulty",
+        "the title",
+        2,
+        "computing",
+    )
     assert isinstance(err.cause, ValueError)
 
 

@@ -64,6 +64,13 @@ class Editor:
         """Run a frontend command without waiting for it (some open dialogs)."""
         self.page.evaluate(f"() => {{ app.extensionManager.command.execute({json.dumps(command_id)}); }}")
 
+    def menu(self, *path: str) -> None:
+        """Click through the editor's main menu, e.g. `menu("dnne", "Export to Python")`."""
+        self.page.get_by_role("button", name="Menu").first.click()
+        for label in path[:-1]:
+            self.page.get_by_text(label, exact=True).first.hover()
+        self.page.get_by_text(path[-1], exact=True).first.click()
+
     def messages(self) -> list:
         return self.page.evaluate("() => window.__dnne")
 
@@ -129,7 +136,7 @@ def editor(tmp_path_factory):
                 time.sleep(0.3)
         with sync_api.sync_playwright() as pw:
             browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-            page = browser.new_page(viewport={"width": 1400, "height": 900})
+            page = browser.new_page(viewport={"width": 1600, "height": 1000})
             page.goto(url)
             page.wait_for_function(
                 "() => window.app && app.graph && app.extensionManager?.command && document.querySelector('canvas')",
@@ -183,6 +190,7 @@ def test_load_and_save_the_mnist_example(editor):
     assert sorted(n["type"] for n in workflow["nodes"]) == sorted(n["type"] for n in original["nodes"])
     page.get_by_role("button", name="Workflows (w)").click()  # close the panel for the screenshot
     page.evaluate("() => app.extensionManager.command.execute('Comfy.Canvas.FitView')")
+    page.evaluate("() => { app.canvas.min_font_size_for_lod = 0; app.canvas.setDirty(true, true); }")  # full detail
     page.wait_for_timeout(800)
     shot = editor.shot("03-mnist")
     if os.environ.get("DNNE_DOCS_SCREENSHOT") == "1":
@@ -191,7 +199,7 @@ def test_load_and_save_the_mnist_example(editor):
 
 def test_export_to_python_from_the_editor(editor):
     before = len(editor.messages())
-    editor.command("dnne.ExportPython")
+    editor.menu("dnne", "Export to Python")
     new = editor.wait_message("execution_success", after=before)
     exported = [m[1] for m in new if m[0] == "dnne.exported"]
     assert exported and exported[0]["name"] == "mnist_copy"
@@ -200,6 +208,15 @@ def test_export_to_python_from_the_editor(editor):
     assert (runner.parent / "config.json").is_file()
     editor.page.get_by_text("dnne: exported").first.wait_for(timeout=10_000)
     editor.shot("04-exported")
+
+
+def test_download_runner(editor):
+    with editor.page.expect_download(timeout=60_000) as download:
+        editor.menu("dnne", "Download runner")
+    assert download.value.suggested_filename == "runner.py"
+    source = Path(download.value.path()).read_text()
+    assert source == (editor.workdir / "exports" / "mnist_copy" / "runner.py").read_text()
+    compile(source, "runner.py", "exec")
 
 
 def test_validation_error_is_highlighted(editor):
@@ -212,7 +229,7 @@ def test_validation_error_is_highlighted(editor):
           return [String(node.id), node.inputs[slot].name];
         }"""
     )
-    editor.command("dnne.ExportPython")
+    editor.menu("dnne", "Export to Python")
     page.wait_for_function("() => app.lastNodeErrors && Object.keys(app.lastNodeErrors).length > 0", timeout=30_000)
     errors = page.evaluate("() => app.lastNodeErrors")
     assert broken[0] in errors, errors

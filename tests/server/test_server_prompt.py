@@ -228,4 +228,5 @@ def test_interrupt_stops_a_real_run(workdir, client_for):
     assert messages[-1]["type"] == "execution_interrupted"
     assert [j["id"] for j in jobs["jobs"]] == [answer["prompt_id"]]
     records = [m["data"]["record"] for m in messages if m["type"] == "dnne.metrics"]
-    assert any(r.get("event") == "done" and r.get("reason") == "sigint" for r in records), str([m["type"] for m in messages])
+    kinds = [m["type"] for m in messages]
+    assert any(r.get("event") == "done" and r.get("reason") == "sigint" for r in records), kinds

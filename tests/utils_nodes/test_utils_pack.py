@@ -1,7 +1,6 @@
 import asyncio
 import json
 import subprocess
-import sys
 
 import pytest
 import torch
@@ -64,12 +63,10 @@ def test_template_passes_ruff(node_type, tmp_path):
     source = render_node_class(node_type.template_path, "NodeClass")
     path = tmp_path / "node.py"
     path.write_text(source)
-    ruff = [sys.executable, "-m", "ruff"]
-    result = subprocess.run(
-        [*ruff, "check", "--no-cache", "--isolated", "--line-length", "120", "--select", "E,F,W,B", str(path)],
-        capture_output=True,
-        text=True,
-    )
+    from dnne.codegen.format import find_ruff
+
+    args = [find_ruff(), "check", "--no-cache", "--isolated", "--line-length", "120", "--select", "E,F,W,B", str(path)]
+    result = subprocess.run(args, capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
 
 

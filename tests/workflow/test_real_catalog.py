@@ -31,13 +31,13 @@ def test_original_cartpole_loads_and_its_loops_can_start():
 
 if CATALOG is not None:
 
-    @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+    @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
     @given(valid_workflows(CATALOG, max_nodes=6))
     def test_valid_workflows_of_the_real_catalog_load(drawn: Drawn) -> None:
         result = load_workflow(drawn.doc, CATALOG)
         assert result.graph is not None, [d.format() for d in result.diagnostics]
 
-    @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+    @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
     @given(mutated_workflows(CATALOG, max_nodes=5))
     def test_single_defects_fail_with_their_code_on_the_real_catalog(mutated: Mutated) -> None:
         result = load_workflow(mutated.data, CATALOG)

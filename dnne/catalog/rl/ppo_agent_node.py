@@ -26,7 +26,6 @@ NODE_TYPE = NodeType(
             "BOOLEAN",
             False,
             required=False,
-            backfill=True,
             tooltip="one MLP trunk for actor and critic",
         ),
         widget(
@@ -34,7 +33,6 @@ NODE_TYPE = NodeType(
             "BOOLEAN",
             False,
             required=False,
-            backfill=True,
             tooltip="running mean/std normalisation",
         ),
     ),

@@ -27,7 +27,6 @@ NODE_TYPE = NodeType(
             ("auto", "torch", "gymnasium", "isaacgym"),
             "auto",
             required=False,
-            backfill=True,
             tooltip="auto: isaacgym on CUDA when installed, else torch for Cartpole, else gymnasium",
         ),
     ),

@@ -179,8 +179,14 @@ class PPOTrainerLoop:
             except ImportError:
                 plots = None
             drawn = False
-            if plots is not None and hasattr(plots, "plot_rl_curve"):
-                drawn = bool(plots.plot_rl_curve(self.curve, run_dir / "learning_curve.png"))
+            if plots is not None:
+                keys = ("mean_episode_length", "mean_return", "policy_loss", "value_loss", "entropy", "learning_rate")
+                drawn = (
+                    plots.plot_metrics(
+                        self.curve, run_dir / "learning_curve.png", x_key="env_steps", keys=keys, title="PPO"
+                    )
+                    is not None
+                )
             if not drawn:
                 self.write_learning_curve(run_dir / "learning_curve.png")
         return record

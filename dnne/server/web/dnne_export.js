@@ -112,6 +112,14 @@ app.registerExtension({
       type: "boolean",
       defaultValue: false,
     },
+    {
+      id: "dnne.RunArgs",
+      category: ["dnne", "Export", "Runner flags"],
+      name: "Runner flags for runs started here (e.g. --epochs 1 --threads 2)",
+      tooltip: "Allowed: --epochs --max-steps --seed --threads --num-envs --device --timeout --stall-timeout",
+      type: "text",
+      defaultValue: "",
+    },
   ],
   commands: [
     { id: "dnne.ExportPython", label: "Export to Python", icon: "pi pi-file-export", function: exportToPython },

@@ -6,7 +6,7 @@ Run: python runner.py --help
 """
 
 # Workflow: 'mnist_mlp'
-# Graph hash: 398c019803ee895c7a566b630bbab86e8d49f47964518874881e3590a752b5d6
+# Graph hash: 931fb1084009dce2aa986d99cac877ed6886aae257b9e6c32d81ab2912b0fb68
 from __future__ import annotations
 
 import sys
@@ -314,11 +314,11 @@ def build_graph(runner: GraphRunner, config: dict) -> None:
     batch_sampler_1 = runner.add(BatchSampler("2", "Batch Sampler", **params["2"]))
     get_batch_1 = runner.add(GetBatch("3", "Get Batch", **params["3"]))
     network_1 = runner.add(Network("4", "Neural Network", **params["4"]))
-    cross_entropy_loss_1 = runner.add(CrossEntropyLoss("8", "Cross Entropy Loss", **params["8"]))
-    adam_optimizer_1 = runner.add(AdamOptimizer("9", "Adam Optimizer", **params["9"]))
-    training_step_1 = runner.add(TrainingStep("10", "Training Step", **params["10"]))
-    epoch_tracker_1 = runner.add(EpochTracker("11", "Epoch Tracker", **params["11"]))
-    evaluate_1 = runner.add(Evaluate("12", "Evaluate", **params["12"]))
+    cross_entropy_loss_1 = runner.add(CrossEntropyLoss("12", "Cross Entropy Loss", **params["12"]))
+    adam_optimizer_1 = runner.add(AdamOptimizer("13", "Adam Optimizer", **params["13"]))
+    training_step_1 = runner.add(TrainingStep("14", "Training Step", **params["14"]))
+    epoch_tracker_1 = runner.add(EpochTracker("15", "Epoch Tracker", **params["15"]))
+    evaluate_1 = runner.add(Evaluate("16", "Evaluate", **params["16"]))
     runner.connect(mnist_dataset_1, "dataset", batch_sampler_1, "dataset")
     runner.connect(mnist_dataset_1, "dataset", evaluate_1, "dataset")
     runner.connect(mnist_dataset_1, "schema", batch_sampler_1, "schema")
