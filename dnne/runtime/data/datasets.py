@@ -23,6 +23,14 @@ MNIST_MEAN, MNIST_STD = 0.1307, 0.3081
 FASHION_MEAN, FASHION_STD = 0.2860, 0.3530
 
 
+def _on_device(tensor: Tensor, device: torch.device) -> bool:
+    if tensor.device.type != device.type:
+        return False
+    if device.index is None:
+        return device.type != "cuda" or tensor.device.index == torch.cuda.current_device()
+    return tensor.device.index == device.index
+
+
 @dataclass
 class Split:
     """Inputs (`images`: float32 [N, C, H, W] for images, [N, F] for tables) and int64 `labels` [N]."""
@@ -44,9 +52,9 @@ class Split:
         return self.images.device
 
     def to(self, device: torch.device | str) -> Split:
-        """This split on `device` (self when already there)."""
+        """This split on `device` (self when already there: "cuda" matches tensors on the current CUDA device)."""
         device = torch.device(device)
-        if self.images.device == device and self.labels.device == device:
+        if _on_device(self.images, device) and _on_device(self.labels, device):
             return self
         return Split(self.images.to(device), self.labels.to(device))
 
