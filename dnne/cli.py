@@ -114,13 +114,14 @@ def export_cmd(
     check: bool = typer.Option(False, "--check", help="Write nothing; exit 1 if the existing export is stale."),
 ) -> None:
     """Export WORKFLOW to a folder with runner.py, config.json, requirements.txt, README.md and dnne_runtime/."""
-    from dnne.codegen.export import build_workflow, export_workflow
+    from dnne.codegen.export import ExportCommand, build_workflow, export_workflow
     from dnne.codegen.writer import default_out_dir, read_tree
 
     path = _workflow_path(workflow)
+    command = ExportCommand(workflow, out, strict)
     try:
         if check:
-            result = build_workflow(path, strict=strict)
+            result = build_workflow(path, strict=strict, command=command)
             target = out if out is not None else default_out_dir(result.workflow_name)
             stale = _stale_files(result.contents, read_tree(target) if target.is_dir() else {})
             if as_json:
@@ -137,7 +138,7 @@ def export_cmd(
                 else:
                     _err().print(f"{escape(str(target))} is up to date")
             raise typer.Exit(EXIT_INVALID if stale else EXIT_OK)
-        result = export_workflow(path, out, strict=strict)
+        result = export_workflow(path, out, strict=strict, command=command)
     except typer.Exit:
         raise
     except Exception as exc:
@@ -158,7 +159,18 @@ def export_cmd(
 
 
 def _stale_files(expected: dict[str, bytes], actual: dict[str, bytes]) -> list[str]:
-    return sorted(p for p in set(expected) | set(actual) if expected.get(p) != actual.get(p))
+    """Files that differ; runner.py's `# Regenerate:` line is ignored (it depends on how the paths were typed)."""
+
+    def same(path: str) -> bool:
+        if path == "runner.py" and path in expected and path in actual:
+            return _without_regenerate_line(expected[path]) == _without_regenerate_line(actual[path])
+        return expected.get(path) == actual.get(path)
+
+    return sorted(p for p in set(expected) | set(actual) if not same(p))
+
+
+def _without_regenerate_line(runner: bytes) -> list[bytes]:
+    return [line for line in runner.splitlines() if not line.startswith(b"# Regenerate: ")]
 
 
 @app.command("validate")
@@ -221,13 +233,14 @@ def run_cmd(
     strict: bool = typer.Option(False, "--strict", help="Treat warnings as errors."),
 ) -> None:
     """Export WORKFLOW (to a temp folder unless -o) and run it with this Python: `dnne run wf.json -- --epochs 1`."""
-    from dnne.codegen.export import export_workflow
+    from dnne.codegen.export import ExportCommand, export_workflow
 
     path = _workflow_path(workflow)
     tmp = None if out is not None else Path(tempfile.mkdtemp(prefix="dnne-run-"))
+    command = ExportCommand(workflow, out, strict) if out is not None else None  # a temp folder is not worth naming
     try:
         try:
-            result = export_workflow(path, out if out is not None else tmp / "export", strict=strict)
+            result = export_workflow(path, out if out is not None else tmp / "export", strict=strict, command=command)
         except Exception as exc:
             raise _fail(exc, False, strict) from None
         _print_diagnostics(result.diagnostics)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import shlex
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -24,6 +25,35 @@ from dnne.graph.analysis import analyze, id_key
 from dnne.workflow.model import Graph, GraphNode
 
 BASE_REQUIREMENTS = ("torch>=2.6,<3", "numpy>=1.24", "safetensors>=0.4")
+
+
+@dataclass(frozen=True)
+class ExportCommand:
+    """The `dnne export` call that made an export, for runner.py's `# Regenerate:` line.
+
+    `workflow` and `out_dir` are the paths as the user gave them; `out_dir` None means the default folder
+    (`exports/<workflow name>`), filled in once the workflow's name is known.
+    """
+
+    workflow: str | Path
+    out_dir: str | Path | None = None
+    strict: bool = False
+
+    def text(self, workflow_name: str, cwd: Path | None = None) -> str:
+        """The shell-quoted command; absolute paths under `cwd` (default: the current folder) become relative."""
+        out = self.out_dir if self.out_dir is not None else default_out_dir(workflow_name)
+        args = ["dnne", "export", _shown_path(self.workflow, cwd), "-o", _shown_path(out, cwd)]
+        return shlex.join(args + (["--strict"] if self.strict else []))
+
+
+def _shown_path(path: str | Path, cwd: Path | None) -> str:
+    given = Path(path)
+    if given.is_absolute():
+        try:
+            given = given.relative_to(cwd if cwd is not None else Path.cwd())
+        except ValueError:
+            pass
+    return given.as_posix()
 
 
 @dataclass
@@ -63,13 +93,23 @@ def export_workflow(
     catalog: Any = None,
     strict: bool = False,
     name: str | None = None,
+    command: ExportCommand | None = None,
 ) -> ExportResult:
-    """Load, validate and export a workflow (path, bytes, JSON text or dict). Raises `DiagnosticError` if invalid."""
-    result = build_workflow(source, catalog=catalog, strict=strict, name=name)
+    """Load, validate and export a workflow (path, bytes, JSON text or dict). Raises `DiagnosticError` if invalid.
+
+    `command`: how the user asked for this export, shown in runner.py's header (a generic line when None)."""
+    result = build_workflow(source, catalog=catalog, strict=strict, name=name, command=command)
     return _write(result, out_dir)
 
 
-def build_workflow(source: Any, *, catalog: Any = None, strict: bool = False, name: str | None = None) -> ExportResult:
+def build_workflow(
+    source: Any,
+    *,
+    catalog: Any = None,
+    strict: bool = False,
+    name: str | None = None,
+    command: ExportCommand | None = None,
+) -> ExportResult:
     """Like `export_workflow`, in memory only (`result.contents`)."""
     from dnne.workflow.load import load_workflow
 
@@ -77,14 +117,19 @@ def build_workflow(source: Any, *, catalog: Any = None, strict: bool = False, na
     diags = list(loaded.diagnostics)
     if loaded.graph is None or any(d.is_error for d in diags) or (strict and diags):
         raise DiagnosticError(sorted(diags, key=Diagnostic.sort_key))
-    return build_export(loaded.graph, strict=strict, diagnostics=diags)
+    return build_export(loaded.graph, strict=strict, diagnostics=diags, command=command)
 
 
 def export_graph(
-    graph: Graph, out_dir: Path | str | None = None, *, strict: bool = False, diagnostics: Sequence[Diagnostic] = ()
+    graph: Graph,
+    out_dir: Path | str | None = None,
+    *,
+    strict: bool = False,
+    diagnostics: Sequence[Diagnostic] = (),
+    command: ExportCommand | None = None,
 ) -> ExportResult:
     """Export a validated graph into `out_dir` (default `exports/<name>/`); writes nothing on error."""
-    return _write(build_export(graph, strict=strict, diagnostics=diagnostics), out_dir)
+    return _write(build_export(graph, strict=strict, diagnostics=diagnostics, command=command), out_dir)
 
 
 def _write(result: ExportResult, out_dir: Path | str | None) -> ExportResult:
@@ -94,7 +139,13 @@ def _write(result: ExportResult, out_dir: Path | str | None) -> ExportResult:
     return result
 
 
-def build_export(graph: Graph, *, strict: bool = False, diagnostics: Sequence[Diagnostic] = ()) -> ExportResult:
+def build_export(
+    graph: Graph,
+    *,
+    strict: bool = False,
+    diagnostics: Sequence[Diagnostic] = (),
+    command: ExportCommand | None = None,
+) -> ExportResult:
     """Everything `export_graph` writes, in memory (relative path → bytes)."""
     timings: dict[str, float] = {}
     start = time.perf_counter()
@@ -108,7 +159,8 @@ def build_export(graph: Graph, *, strict: bool = False, diagnostics: Sequence[Di
     order = [node_id for node_id in analysis.order if node_id in folded.nodes]
     timings["analysis"] = _lap(start, timings)
     graph_hash = structure_hash(folded, order)
-    runner = generate_runner(folded, order, params, graph_hash, timings)
+    regenerate = command.text(folded.name) if command is not None else None
+    runner = generate_runner(folded, order, params, graph_hash, timings, regenerate=regenerate)
     start = time.perf_counter()
     files = {
         "runner.py": runner.encode("utf-8"),
@@ -198,8 +250,12 @@ def generate_runner(
     params: dict[str, dict[str, Any]],
     graph_hash: str,
     timings: dict[str, float] | None = None,
+    *,
+    regenerate: str | None = None,
 ) -> str:
-    """Render, format and check runner.py for the folded graph (nodes in `order`); `timings` gets seconds per phase."""
+    """Render, format and check runner.py for the folded graph (nodes in `order`); `timings` gets seconds per phase.
+
+    `regenerate`: the command that made this export (user data, emitted through `command_comment`), or None."""
     timings = {} if timings is None else timings
     start = time.perf_counter()
     types = sorted({graph.nodes[i].spec.key: graph.nodes[i].spec for i in order}.values(), key=lambda t: t.key)
@@ -218,6 +274,7 @@ def generate_runner(
         version=dnne.__version__,
         workflow_name=graph.name,
         graph_hash=graph_hash,
+        regenerate=regenerate,
         rendered=rendered,
         instances=instances,
         edges=edges,
@@ -292,4 +349,4 @@ def markdown_text(text: str, max_len: int = 120) -> str:
     return "".join(out)
 
 
-__all__ = ["ExportResult", "build_export", "export_graph", "export_workflow"]
+__all__ = ["ExportCommand", "ExportResult", "build_export", "build_workflow", "export_graph", "export_workflow"]

@@ -93,3 +93,23 @@ def comment_text(text: object, max_len: int = 200) -> str:
     if len(collapsed) > max_len:
         collapsed = collapsed[: max_len - 3] + "..."
     return _str(collapsed)
+
+
+GENERIC_COMMAND = "dnne export WORKFLOW.json -o DIR"
+
+
+def command_comment(command: object, max_len: int = 400) -> str:
+    """A shell command (user data) for a `#` comment: verbatim when it is one line of printable ASCII, quoted with
+    escapes otherwise (a literal, so `\\n` in a path stays visible), the generic `dnne export` line when unknown (None)
+    or longer than `max_len`."""
+    if command is None:
+        return GENERIC_COMMAND
+    if not isinstance(command, str):
+        raise UnsafeLiteralError(f"comment text must be a string, got {type(command).__name__}")
+    plain = str.__str__(command)
+    if len(plain) > max_len:
+        return GENERIC_COMMAND
+    # nothing but a line break ends a comment, and printable ASCII holds none, so the text stays inert
+    if plain and plain == plain.strip() and all(" " <= char <= "~" for char in plain):
+        return plain
+    return _str(plain)

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from dnne.catalog.spec import NodeType
-from dnne.codegen.literals import comment_text
+from dnne.codegen.literals import command_comment, comment_text
 from dnne.codegen.names import Namespace
 from dnne.codegen.render import RenderError, literal, render, render_node_class, trusted
 from dnne.workflow.model import Edge, GraphNode
@@ -143,20 +143,29 @@ def runner_source(
     version: str,
     workflow_name: str,
     graph_hash: str,
+    regenerate: str | None = None,
     rendered: list[RenderedClass],
     instances: list[Instance],
     edges: list[Edge],
 ) -> str:
-    """The unformatted text of runner.py."""
+    """The unformatted text of runner.py (`regenerate`: the `dnne export` command that made it, None if unknown)."""
     imports = sorted({s for item in rendered for s in item.imports.values()} - set(RUNNER_IMPORTS.values()))
     var_of = {inst.node.id: inst.var for inst in instances}
     return render(
         "runner.py.jinja",
         version=trusted(version),
         workflow_comment=trusted(comment_text(workflow_name)),
+        regenerate_comment=trusted(command_comment(regenerate)),
         graph_hash=trusted(graph_hash),
         imports=[trusted(s) for s in imports],
-        classes=[trusted(item.body) for item in rendered],
+        classes=[
+            {
+                "code": trusted(item.body),
+                "type": trusted(comment_text(item.node_type.key)),
+                "template": trusted(comment_text(item.node_type.template_path.name)),
+            }
+            for item in rendered
+        ],
         instances=[
             {
                 "var": trusted(inst.var),

@@ -110,6 +110,7 @@ class RunContext:
         if pending is not None:
             self._checkpoint_tag = None
             runner.save_checkpoint("final")
+            runner._final_checkpoint_taken = True
             runner.request_stop(pending)
             return
         if self._checkpoint_tag is not None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import difflib
 import hashlib
+import inspect
 import json
 import signal
 import sys
@@ -113,6 +114,8 @@ class GraphRunner:
         for name, mode in node.INPUTS.items():
             if not isinstance(mode, Input):
                 raise TypeError(f"node {node.describe()}: INPUTS[{name!r}] must be an Input, got {mode!r}")
+        if not inspect.iscoroutinefunction(node.compute):
+            raise TypeError(f"node {node.describe()}: compute must be declared `async def compute(self, ...)`")
         for name in node.PRIMED:
             if name not in node.INPUTS:
                 raise ValueError(f"node {node.describe()}: PRIMED input {name!r} is not in INPUTS")
@@ -302,7 +305,7 @@ class GraphRunner:
         try:
             return rt.outs[key]
         except KeyError:
-            raise KeyError(
+            raise ValueError(
                 f"returned output {key!r}, which is not one of its OUTPUTS {rt.node.OUTPUTS}"
                 + _did_you_mean(key, rt.node.OUTPUTS)
             ) from None
@@ -337,7 +340,8 @@ class GraphRunner:
             )
         elif reason == "stall" and self._stall_text:
             print(self._stall_text, file=sys.stderr)
-        if reason not in ("error", "stall", "usage") and not self._final_checkpoint_taken:
+        fired = any(rt.firings for rt in self._rt.values())
+        if reason not in ("error", "stall", "usage") and fired and not self._final_checkpoint_taken:
             self.save_checkpoint("final", quiet=True)
         for rt in self._rt.values():
             try:
@@ -415,8 +419,6 @@ class GraphRunner:
         ctx = self.ctx
         if ctx.checkpoint_dir is None or ctx.args.inference:
             return False
-        if reason == "final":
-            self._final_checkpoint_taken = True
         try:
             path = save_checkpoint(
                 ctx.checkpoint_dir, self.nodes.values(), step=ctx.step, epoch=ctx.epoch, reason=reason,

@@ -185,3 +185,18 @@ def test_terminal_escapes_in_workflow_text_are_neutralised(cli, tmp_path):
     assert result.exit_code == 1
     assert "\x1b" not in result.output and "\u202e" not in result.output
     assert "E_WIDGET_TYPE" in result.output
+
+
+def test_export_header_names_the_command_and_check_ignores_how_paths_were_typed(cli, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    _write(tmp_path, chain_workflow(), "my flow.json")
+    assert cli("export", "./my flow.json", "-o", "out", "--strict").exit_code == 0
+    runner = (tmp_path / "out" / "runner.py").read_text()
+    assert "# Regenerate: dnne export 'my flow.json' -o out --strict\n" in runner
+    assert cli("export", tmp_path / "my flow.json").exit_code == 0  # absolute path under the current folder
+    assert (
+        "# Regenerate: dnne export 'my flow.json' -o exports/my_flow\n"
+        in (tmp_path / "exports" / "my_flow" / "runner.py").read_text()
+    )
+    result = cli("export", tmp_path / "my flow.json", "-o", tmp_path / "out", "--check")
+    assert result.exit_code == 0, result.output

@@ -38,11 +38,21 @@ def own_case_workflow(case: str) -> dict:
     raise KeyError(case)
 
 
+def command_for(case: str):
+    """The `dnne export` call a case stands for, with fixed relative paths (whatever the current folder)."""
+    from dnne.codegen.export import ExportCommand
+
+    workflow = f"tests/golden/{case}/workflow.json" if case in OWN_CASES else f"examples/{case}.json"
+    return ExportCommand(workflow, f"exports/{case}")
+
+
 def build_case(case: str) -> dict[str, bytes]:
     """The export of a case, in memory, without the vendored runtime."""
     from dnne.codegen.export import build_workflow
 
-    result = build_workflow(GOLDEN_DIR / case / "workflow.json", catalog=catalog_for(case), name=case)
+    result = build_workflow(
+        GOLDEN_DIR / case / "workflow.json", catalog=catalog_for(case), name=case, command=command_for(case)
+    )
     return {path: data for path, data in result.contents.items() if not path.startswith("dnne_runtime/")}
 
 

@@ -39,12 +39,24 @@ CNN_LAYERS = [
 ADAM = ("AdamOptimizer", {"learning_rate": 0.001})
 
 
+def one_cycle(epochs: int) -> dict:
+    """Warm up to 3e-3, then anneal: the CNNs reach their accuracy in few epochs."""
+    return {"schedule": "one_cycle", "epochs": epochs, "max_lr": 0.003}
+
+
 def examples() -> dict[str, UIWorkflow]:
     return {
         "mnist_mlp.json": supervised_workflow(MLP_LAYERS, optimizer=ADAM, batch_size=64, max_epochs=2),
-        "mnist_cnn.json": supervised_workflow(CNN_LAYERS, optimizer=ADAM, batch_size=64, max_epochs=3),
+        "mnist_cnn.json": supervised_workflow(
+            CNN_LAYERS, optimizer=ADAM, batch_size=64, max_epochs=3, schedule=one_cycle(3)
+        ),
         "fashion_mnist_cnn.json": supervised_workflow(
-            CNN_LAYERS, dataset="FashionMNISTDataset", optimizer=ADAM, batch_size=64, max_epochs=5
+            CNN_LAYERS,
+            dataset="FashionMNISTDataset",
+            optimizer=ADAM,
+            batch_size=64,
+            max_epochs=5,
+            schedule=one_cycle(5),
         ),
     }
 

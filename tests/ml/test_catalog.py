@@ -113,9 +113,12 @@ def test_every_type_exports_in_a_small_workflow():
         optimizer=("SGDOptimizer", {"learning_rate": 0.05, "nesterov": True}),
     )
     exported |= _keys(_exports(cnn))
-    exported |= _keys(
-        _exports(supervised_workflow([("LinearLayer", {"output_size": 10})], optimizer=("AdamWOptimizer", {})))
-    )
+    small = supervised_workflow([("LinearLayer", {"output_size": 10})], optimizer=("AdamWOptimizer", {}))
+    stopper = small.add("EarlyStopping", {"monitor": "test_accuracy", "patience": 2})
+    saver = small.add("SaveCheckpoint", {"every_n": 5, "tag": "every-5-steps"})
+    small.link(small.find("EpochTracker"), "training_summary", stopper, "training_summary")
+    small.link(small.find("TrainingStep"), "step_complete", saver, "trigger")
+    exported |= _keys(_exports(small))
 
     wf = UIWorkflow()
     csv = wf.add("CSVDataset", {"file_path": "table.csv"})
@@ -144,7 +147,10 @@ def test_every_type_exports_in_a_small_workflow():
     wf.link(net, "output", mse, "predictions")
     wf.link(get, "labels", mse, "targets")
     wf.link(net, "model", opt, "network")
-    wf.link(opt, "optimizer", step, "optimizer")
+    sched = wf.add("LRScheduler", {"schedule": "one_cycle"})
+    wf.link(opt, "optimizer", sched, "optimizer")
+    wf.link(sampler, "schema", sched, "schema")
+    wf.link(sched, "optimizer", step, "optimizer")
     wf.link(mse, "loss", step, "loss")
     wf.link(get2, "images", standalone, "input")
     wf.link(standalone, "output", acc, "predictions")

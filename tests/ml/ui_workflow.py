@@ -78,6 +78,10 @@ class UIWorkflow:
         self._by_id[node_id] = node
         return node_id
 
+    def find(self, key: str) -> int:
+        """The id of the (first) node of type `key`."""
+        return next(n["id"] for n in self.nodes if n["type"] == key)
+
     def link(self, src: int, output: str, dst: int, input: str) -> int:
         s, d = self._by_id[src], self._by_id[dst]
         out_slot = next(i for i, o in enumerate(s["outputs"]) if o["name"] == output)
@@ -119,6 +123,7 @@ def supervised_workflow(
     evaluate: bool = True,
     seed: int = 1,
     network_widgets: dict[str, Any] | None = None,
+    schedule: dict[str, Any] | None = None,
 ) -> UIWorkflow:
     """The original DNNE MNIST wiring (§3.1) with the given layer chain, optimizer and an Evaluate node."""
     wf = UIWorkflow()
@@ -155,7 +160,13 @@ def supervised_workflow(
     wf.link(previous, output, net, "to_output")
     wf.link(net, "output", loss, "predictions")
     wf.link(net, "model", opt, "network")
-    wf.link(opt, "optimizer", step, "optimizer")
+    if schedule is None:
+        wf.link(opt, "optimizer", step, "optimizer")
+    else:
+        sched = wf.add("LRScheduler", schedule, pos=(1540, 480))
+        wf.link(opt, "optimizer", sched, "optimizer")
+        wf.link(sampler, "schema", sched, "schema")
+        wf.link(sched, "optimizer", step, "optimizer")
     wf.link(loss, "loss", step, "loss")
     wf.link(loss, "loss", tracker, "loss")
     wf.link(loss, "accuracy", tracker, "accuracy")

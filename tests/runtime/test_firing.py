@@ -311,6 +311,13 @@ def test_connect_errors_name_the_node_and_suggest():
     with pytest.raises(ValueError, match="was not added"):
         r.connect(Count("zz"), "x", b, "x")
 
+    class Sync(QueueNode):
+        def compute(self):
+            return None
+
+    with pytest.raises(TypeError, match=r"node s \(Sync 's'\): compute must be declared `async def"):
+        r.add(Sync("s", "s"))
+
 
 def test_run_async_leaves_no_tasks_behind():
     async def main():

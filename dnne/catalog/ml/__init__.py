@@ -1,4 +1,5 @@
-"""ML pack: layers, Network (folds its layer chain), losses, optimizers, TrainingStep, EpochTracker, Evaluate."""
+"""ML pack: layers, Network (folds its layer chain), losses, optimizers, LR schedules, TrainingStep, EpochTracker,
+Evaluate, EarlyStopping and SaveCheckpoint."""
 
 from dnne.catalog.ml import (
     accuracy,
@@ -10,14 +11,17 @@ from dnne.catalog.ml import (
     conv2d_layer,
     cross_entropy_loss,
     dropout,
+    early_stopping,
     epoch_tracker,
     evaluate,
     flatten,
     linear_layer,
+    lr_scheduler,
     max_pool2d,
     mse_loss,
     network,
     reshape,
+    save_checkpoint,
     sgd_optimizer,
     training_step,
 )
@@ -42,4 +46,7 @@ NODE_TYPES = (
     training_step.NODE_TYPE,
     epoch_tracker.NODE_TYPE,
     evaluate.NODE_TYPE,
+    lr_scheduler.NODE_TYPE,
+    early_stopping.NODE_TYPE,
+    save_checkpoint.NODE_TYPE,
 )

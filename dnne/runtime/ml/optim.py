@@ -89,22 +89,6 @@ def load_optimizer_state(handle: TrainingOptimizer, tensors: dict, meta: dict) -
     handle.optimizer.load_state_dict(unpack(meta["optimizer"], tensors))
 
 
-def make_schedule(
-    handle: TrainingOptimizer, schedule: str, *, total_steps: int, step_size: int, gamma: float, max_lr: float
-) -> Any:
-    """A per-step LR schedule on `handle`: step (×gamma every step_size steps), cosine (to 0 over total_steps),
-    one_cycle (warm-up to max_lr then anneal, over total_steps)."""
-    opt = handle.optimizer
-    if schedule == "step":
-        return torch.optim.lr_scheduler.StepLR(opt, step_size=max(1, int(step_size)), gamma=float(gamma))
-    if schedule == "cosine":
-        return torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=max(1, int(total_steps)))
-    if schedule == "one_cycle":
-        peak = float(max_lr) if max_lr > 0 else handle.lr * 10
-        return torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=peak, total_steps=max(2, int(total_steps)))
-    raise ValueError(f"unknown schedule {schedule!r} ({', '.join(SCHEDULES)})")
-
-
 def finite_or_raise(loss: torch.Tensor, step: int) -> None:
     value = loss.detach()
     if value.numel() == 1 and not math.isfinite(float(value)):
@@ -112,3 +96,58 @@ def finite_or_raise(loss: torch.Tensor, step: int) -> None:
             f"the loss is {float(value)} at step {step}: training diverged (lower the learning rate, "
             "or enable gradient clipping)"
         )
+
+
+class LRSchedule:
+    """An LR schedule attached to a TrainingOptimizer, sized from the sampler's batches per epoch."""
+
+    def __init__(self, schedule: str, *, epochs: int, step_size: int, gamma: float, max_lr: float):
+        if schedule not in SCHEDULES:
+            raise ValueError(f"unknown schedule {schedule!r} ({', '.join(SCHEDULES)})")
+        self.schedule = schedule
+        self.epochs = int(epochs)
+        self.step_size = int(step_size)
+        self.gamma = float(gamma)
+        self.max_lr = float(max_lr)
+        self.scheduler: Any = None
+        self._pending: tuple[dict, dict] | None = None
+
+    def attach(self, handle: TrainingOptimizer, schema: dict | None, epochs_override: int | None) -> TrainingOptimizer:
+        per_epoch = int((schema or {}).get("batches_per_epoch") or 0)
+        if per_epoch < 1:
+            raise ValueError("LRScheduler needs the BatchSampler's schema (connect BatchSampler.schema → schema)")
+        epochs = int(epochs_override or self.epochs)
+        total = epochs * per_epoch
+        if self.schedule == "one_cycle":
+            peak = self.max_lr if self.max_lr > 0 else handle.lr * 10
+            self.scheduler = torch.optim.lr_scheduler.OneCycleLR(
+                handle.optimizer, max_lr=peak, total_steps=max(2, total), cycle_momentum=False
+            )
+        elif self.schedule == "cosine":
+            self.scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(handle.optimizer, T_max=max(1, total))
+        else:
+            self.scheduler = torch.optim.lr_scheduler.StepLR(
+                handle.optimizer, step_size=max(1, self.step_size * per_epoch), gamma=self.gamma
+            )
+        handle.schedulers.append(self.scheduler)
+        if self._pending is not None:
+            self.load_state_dict(*self._pending)
+            self._pending = None
+        return handle
+
+    def state_dict(self) -> tuple[dict, dict]:
+        if self.scheduler is None:
+            return self._pending if self._pending is not None else ({}, {})
+        meta, tensors = pack(self.scheduler.state_dict(), "sched")
+        return tensors, {"scheduler": meta, "schedule": self.schedule}
+
+    def load_state_dict(self, tensors: dict, meta: dict) -> None:
+        if "scheduler" not in meta:
+            return
+        if self.scheduler is None:
+            self._pending = (tensors, meta)
+            return
+        self.scheduler.load_state_dict(unpack(meta["scheduler"], tensors))
+        # building the scheduler reset the learning rate: put back the one it had reached
+        for group, lr in zip(self.scheduler.optimizer.param_groups, self.scheduler.get_last_lr(), strict=True):
+            group["lr"] = lr

@@ -60,14 +60,14 @@ def ppo_losses(
 class PPOLearner:
     """Owns the rollout buffer and the optimizer of an `ActorCritic`; `update` runs one PPO iteration."""
 
-    def __init__(self, model: nn.Module, num_envs: int, cfg: PPOConfig, device, optimizer=None):
+    def __init__(self, model: nn.Module, num_envs: int, cfg: PPOConfig, device, optimizer=None, seed: int = 0):
         self.model, self.cfg, self.device = model, cfg, device
         self.optimizer = optimizer or torch.optim.Adam(model.parameters(), lr=cfg.learning_rate, eps=1e-5)
         action_shape = () if model.discrete else (model.action_dim,)
         self.buffer = RolloutBuffer(cfg.horizon_length, num_envs, model.obs_dim, action_shape, model.discrete, device)
         self.updates = 0
         self.generator = torch.Generator(device="cpu")
-        self.generator.manual_seed(0)
+        self.generator.manual_seed(int(seed))  # minibatch order
 
     @property
     def learning_rate(self) -> float:

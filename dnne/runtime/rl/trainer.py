@@ -74,7 +74,8 @@ class PPOTrainerLoop:
 
     def _train(self, state, po, reward, done, model, info):
         if self.learner is None:
-            self.learner = PPOLearner(model, reward.numel(), self.cfg, reward.device)
+            seed = getattr(self.ctx, "seed", None) or 0
+            self.learner = PPOLearner(model, reward.numel(), self.cfg, reward.device, seed=seed)
             if self.pending_state is not None:
                 self._restore(*self.pending_state)
         time_outs = terminal_value = None

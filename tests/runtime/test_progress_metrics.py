@@ -1,0 +1,65 @@
+"""Progress bar (silent unless a terminal) and the metrics stream's final record on a node error."""
+
+from __future__ import annotations
+
+import io
+import json
+
+import pytest
+
+from dnne.runtime import run_main
+from dnne.runtime.metrics import Metrics
+from dnne.runtime.progress import Progress
+
+from .nodes import Count, Faulty
+
+pytestmark = pytest.mark.timeout(60)
+
+
+def test_progress_is_silent_when_not_a_tty():
+    out = io.StringIO()
+    p = Progress(stream=out)
+    assert not p.enabled
+    p.update(1, total=10, description="epoch 1", loss=0.5)
+    p.close()
+    assert out.getvalue() == "" and p.completed == 1
+
+
+def test_progress_draws_when_enabled():
+    out = io.StringIO()
+    p = Progress(enabled=True, stream=out)
+    for _ in range(10):
+        p.update(1, total=10, description="train", loss=0.25)
+    p.log("a message")
+    p.close()
+    text = out.getvalue()
+    assert "train" in text and "10/10" in text and "loss=0.25" in text and "a message" in text
+
+
+def test_metrics_json_lines_are_always_valid(tmp_path):
+    torch = pytest.importorskip("torch")
+    m = Metrics([tmp_path / "a.jsonl", tmp_path / "a.jsonl", tmp_path / "b.jsonl"])
+    m.write({"loss": torch.tensor(0.5), "acc": float("nan"), "vec": torch.ones(2), "obj": object()})
+    m.close()
+    m.write({"ignored": True})  # after close: no error, nothing written
+    lines = (tmp_path / "a.jsonl").read_text().splitlines()
+    assert len(lines) == 1 and (tmp_path / "b.jsonl").read_text().splitlines() == lines
+    rec = json.loads(lines[0])
+    assert rec["loss"] == 0.5 and rec["acc"] == "nan" and rec["vec"] == [1.0, 1.0] and "t" in rec
+
+
+def test_node_error_writes_error_and_done_records(tmp_path, capsys):
+    def build(runner, config):
+        runner.connect(runner.add(Count("1")), "x", runner.add(Faulty("2", "bad", raise_at=3)), "x")
+
+    config = tmp_path / "config.json"
+    config.write_text('{"nodes": {}}')
+    argv = ["--run-dir", str(tmp_path / "r"), "--metrics", str(tmp_path / "m.jsonl")]
+    assert run_main(build, config_path=config, argv=argv) == 1
+    records = [json.loads(x) for x in (tmp_path / "m.jsonl").read_text().splitlines()]
+    error = next(r for r in records if r["event"] == "error")
+    assert (error["node_id"], error["node_type"], error["firing"]) == ("2", "Faulty", 3)
+    assert records[-1]["event"] == "done" and records[-1]["reason"] == "error" and records[-1]["exit_code"] == 1
+    err = capsys.readouterr().err
+    assert "node 2 (Faulty 'bad') failed at firing 3: ValueError: injected" in err
+    assert "run ended: error" in err
