@@ -24,7 +24,7 @@ HARD_EXIT_AFTER_S = 5.0
 def describe_states(runner: GraphRunner, now_ns: int) -> str:
     """One line per node: what it is doing and for how long."""
     from .channels import Channel
-    from .runner import BLOCKED, COMPUTING, DONE, SLEEPING, WAITING
+    from .engine import BLOCKED, COMPUTING, DONE, SLEEPING, WAITING
 
     lines = []
     for rt in runner._rt.values():

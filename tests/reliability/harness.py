@@ -61,6 +61,7 @@ class Run:
     proc: subprocess.Popen
     run_dir: Path
     started: float
+    resumed_from: int | None = None  # the checkpoint step a `resume()` run started from
 
     def wait(self, timeout: float = 60) -> tuple[int, float]:
         """Exit code and the wall time at exit (time.time())."""
@@ -126,3 +127,31 @@ def send(run: Run, sig: signal.Signals) -> float:
 def without_timing(record: dict) -> dict:
     """An epoch record minus its wall-clock fields: what must be identical between runs."""
     return {k: v for k, v in record.items() if k not in ("t", "epoch_time_s", "samples_per_s")}
+
+
+def resume(export_dir: Path, data_dir: Path, checkpoints: Path, run_dir: Path, *args: str) -> Run:
+    """Resume (the export's own config: no fault) from `checkpoints` to epoch 2; the run must succeed."""
+    from_step = checkpoint_step(checkpoints)
+    run = start(export_dir, data_dir, run_dir, "--epochs", "2", "--resume", str(checkpoints), *args)
+    code, _ = run.wait()
+    assert code == 0, f"resume failed ({code}):\n{run.stderr}"
+    run.resumed_from = from_step
+    return run
+
+
+def assert_same_training(interrupted: Run, resumed: Run, baseline: Run) -> None:
+    """Interrupted run (up to the checkpoint resumed from) + resumed run = the uninterrupted run, epoch record for
+    epoch record (losses, accuracies, lr, step)."""
+    before = [r for r in interrupted.metrics("epoch") if r["step"] <= resumed.resumed_from]
+    got = [without_timing(r) for r in before + resumed.metrics("epoch")]
+    want = [without_timing(r) for r in baseline.metrics("epoch")]
+    assert got == want
+
+
+def checkpoint_step(checkpoints: Path) -> int:
+    return json.loads((checkpoints / "latest" / "checkpoint.json").read_text(encoding="utf-8"))["step"]
+
+
+def fault_record(run: Run) -> dict:
+    (record,) = run.metrics("fault_tap")
+    return record

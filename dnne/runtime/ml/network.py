@@ -136,7 +136,7 @@ class NetworkModel:
     def load_state_dict(self, tensors: dict, meta: dict) -> None:
         if self.trigger is not None and isinstance(meta.get("trigger"), dict):
             self.trigger.load(meta["trigger"])
-        if meta.get("layers") not in (None, self.layers):
+        if meta.get("layers") is not None and _structure(meta["layers"]) != _structure(self.layers):
             raise ValueError(
                 f"network {self.node.describe()}: the checkpoint was saved for different layers; "
                 "resume with the same workflow (or start a new run)"
@@ -159,3 +159,8 @@ class NetworkModel:
         rng = {k[4:]: v for k, v in tensors.items() if k.startswith("rng.")}
         if rng:
             set_rng_state(rng, self.ctx.device)  # after building: init must not shift the dropout masks
+
+
+def _structure(layers: Sequence[dict]) -> list[dict]:
+    """What must match to load weights: the layer specs without their display names."""
+    return [{k: v for k, v in spec.items() if k != "name"} for spec in layers]

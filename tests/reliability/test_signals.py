@@ -1,0 +1,58 @@
+"""SIGINT / SIGTERM mid-epoch: stop at the next step boundary, final checkpoint, exit 130 / 143, exact resume."""
+
+from __future__ import annotations
+
+import signal
+
+import pytest
+
+from .harness import (
+    STEPS_PER_EPOCH,
+    assert_same_training,
+    checkpoint_step,
+    resume,
+    send,
+    start,
+    tap_config,
+    wait_for,
+)
+
+SIGNAL_AT = STEPS_PER_EPOCH + 3  # mid-epoch 2
+EXIT = {signal.SIGINT: (130, "sigint"), signal.SIGTERM: (143, "sigterm")}
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_signal_from_outside_stops_cleanly_with_a_final_checkpoint(exported, data_dir, baseline, tmp_path, sig):
+    marker = tmp_path / "signal.mark"
+    # 30 ms per step, so that the signal lands inside epoch 2 with steps still to go
+    config = tap_config(exported, tmp_path / "config.json", action="marker", at=SIGNAL_AT, delay_ms=30, marker=str(marker))
+    run = start(exported, data_dir, tmp_path / "run", "--epochs", "2", config=config)
+    wait_for(marker, run)
+    sent = send(run, sig)
+    code, exited = run.wait()
+    want_code, reason = EXIT[sig]
+    assert code == want_code, run.stderr
+    assert exited - sent < 10.0  # measured latencies: docs/reliability.md
+    done = run.metrics("done")[-1]
+    assert (done["reason"], done["exit_code"]) == (reason, want_code)
+    final = run.metrics("checkpoint")[-1]
+    assert final["reason"] == "final"
+    stopped_at = checkpoint_step(run.checkpoints)
+    assert final["step"] == stopped_at
+    assert SIGNAL_AT <= stopped_at < 2 * STEPS_PER_EPOCH  # mid-epoch, at a step boundary: not the epoch end
+    assert [r["epoch"] for r in run.metrics("epoch")] == [1]
+    resumed = resume(exported, data_dir, run.checkpoints, tmp_path / "resumed")
+    assert_same_training(run, resumed, baseline)
+
+
+@pytest.mark.parametrize("step", [3, SIGNAL_AT])
+def test_sigterm_at_step_k_then_resume_equals_the_uninterrupted_run(exported, data_dir, baseline, tmp_path, step):
+    """The runner signals itself during step k: the final checkpoint is exactly step k (deterministic)."""
+    config = tap_config(exported, tmp_path / "config.json", action="sigterm", at=step)
+    run = start(exported, data_dir, tmp_path / "run", "--epochs", "2", config=config)
+    code, _ = run.wait()
+    assert code == 143, run.stderr
+    assert checkpoint_step(run.checkpoints) == step
+    resumed = resume(exported, data_dir, run.checkpoints, tmp_path / "resumed")
+    assert resumed.metrics("start")[0]["resume"]  # really resumed, not restarted
+    assert_same_training(run, resumed, baseline)

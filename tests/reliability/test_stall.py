@@ -1,0 +1,41 @@
+"""A node that stops making progress: the --stall-timeout watchdog names who waits on what, exit 3."""
+
+from __future__ import annotations
+
+import json
+
+from .harness import (
+    STEPS_PER_EPOCH,
+    assert_same_training,
+    checkpoint_step,
+    fault_record,
+    resume,
+    start,
+    tap_config,
+)
+
+STALL_AT = STEPS_PER_EPOCH + 5
+STALL_TIMEOUT = 1.0
+
+
+def test_stall_watchdog_names_the_stuck_node_and_what_waits_on_it(exported, data_dir, baseline, tmp_path):
+    marker = tmp_path / "stall.mark"
+    config = tap_config(exported, tmp_path / "config.json", action="stall", at=STALL_AT, marker=str(marker))
+    run = start(exported, data_dir, tmp_path / "run", "--epochs", "2", "--stall-timeout", "1", config=config)
+    code, exited = run.wait()
+    stderr = run.stderr
+    assert code == 3, stderr
+    assert "stall: no node finished a firing for" in stderr and "(--stall-timeout 1s)" in stderr
+    assert f"node 17 (FaultTap 'Fault Tap'): computing firing {STALL_AT} for" in stderr
+    assert "node 4 (Network 'Neural Network'): waiting on input 'input' for an item from node 17.y" in stderr
+    assert "node 14 (TrainingStep 'Training Step'): waiting on input 'loss' for an item from node 12.loss" in stderr
+    done = run.metrics("done")[-1]
+    assert (done["reason"], done["exit_code"]) == ("stall", 3)
+    # reported after the timeout, not before, and not much later (watchdog checks every timeout/4)
+    waited = done["t"] - fault_record(run)["t"]
+    assert STALL_TIMEOUT <= waited < STALL_TIMEOUT + 3.0
+    assert exited - json.loads(marker.read_text())["t"] < STALL_TIMEOUT + 10.0
+    # no checkpoint after a stall: the epoch-1 checkpoint stays latest, and resuming from it reproduces the run
+    assert checkpoint_step(run.checkpoints) == STEPS_PER_EPOCH
+    resumed = resume(exported, data_dir, run.checkpoints, tmp_path / "resumed")
+    assert_same_training(run, resumed, baseline)
