@@ -19,6 +19,7 @@ from .harness import (
     start,
     tap_config,
     wait_for,
+    without_timing,
 )
 
 
@@ -78,19 +79,12 @@ def test_disk_full_mid_run_reports_clearly_and_keeps_training_and_checkpoint_int
     failed = run.metrics("checkpoint_failed")
     assert [r["reason"] for r in failed] == ["epoch2", "final"]
     assert all("No space left on device" in r["error"] for r in failed)
-    # training itself is unaffected (same epochs as the baseline), the last good checkpoint is intact, no debris
-    assert [r["epoch"] for r in run.metrics("epoch")] == [1, 2]
-    assert [without for without in _losses(run)] == _losses(baseline)
+    # training itself is unaffected (the same epochs as the baseline), the last good checkpoint is intact, no debris
+    assert [without_timing(r) for r in run.metrics("epoch")] == [without_timing(r) for r in baseline.metrics("epoch")]
     assert checkpoint_step(checkpoints) == STEPS_PER_EPOCH
     assert sorted(p.name for p in checkpoints.iterdir()) == ["latest"]
-    first_epoch = start(exported, data_dir, tmp_path / "epoch1", "--epochs", "1")  # what epoch 1 alone gives
-    assert first_epoch.wait()[0] == 0
     resumed = resume(exported, data_dir, checkpoints, tmp_path / "resumed")
-    assert_same_training(first_epoch, resumed, baseline)
-
-
-def _losses(run) -> list[tuple]:
-    return [(r["epoch"], r["train_loss"], r["test_loss"], r["test_accuracy"]) for r in run.metrics("epoch")]
+    assert_same_training(run, resumed, baseline)
 
 
 def test_unwritable_checkpoint_dir_is_a_clear_usage_error_before_training(exported, data_dir, tmp_path):

@@ -6,7 +6,7 @@ Regenerate: see the command below. Run: python runner.py --help
 
 # Workflow: 'mnist_cnn'
 # Regenerate: dnne export examples/mnist_cnn.json -o exports/mnist_cnn
-# Graph hash: c6a6ffd4a71134658cf0ba790678e4ccb74cbc726b877f49ba09246e94f58bcb
+# Graph hash: d4737dd1c26d0f9959afad3280b1d6d23ae1493c239ac8ab6c94dab88e2a8e9a
 from __future__ import annotations
 
 import sys
@@ -20,7 +20,7 @@ from dnne_runtime.ml.batching import BatchFeed, dataset_schema, make_iterator
 from dnne_runtime.ml.evaluation import SplitEvaluator, batch_accuracy, check_classification
 from dnne_runtime.ml.loop import format_metrics, training_loop
 from dnne_runtime.ml.network import NetworkModel
-from dnne_runtime.ml.optim import load_optimizer_state, make_optimizer, optimizer_state, warm_up
+from dnne_runtime.ml.optim import LRSchedule, load_optimizer_state, make_optimizer, optimizer_state, warm_up
 from dnne_runtime.ml.training import EpochTracking, OptimizerStep
 
 
@@ -212,6 +212,38 @@ class GetBatch(QueueNode):
         self.feed.load_state_dict(tensors, meta)
 
 
+# Node type 'LRScheduler' (template 'lr_scheduler.py.jinja')
+class LRScheduler(QueueNode):
+    """LR Scheduler: attaches its schedule to the optimizer once (sized epochs × batches per epoch); TrainingStep
+    advances it after every optimizer step. Its position is checkpointed."""
+
+    INPUTS = {"optimizer": Input.STICKY, "schema": Input.STICKY}
+    OUTPUTS = ("optimizer",)
+
+    def __init__(
+        self,
+        node_id: str,
+        title: str = "",
+        *,
+        schedule: str = "cosine",
+        epochs: int = 10,
+        step_size: int = 1,
+        gamma: float = 0.1,
+        max_lr: float = 0.0,
+    ):
+        super().__init__(node_id, title)
+        self.schedule = LRSchedule(schedule, epochs=epochs, step_size=step_size, gamma=gamma, max_lr=max_lr)
+
+    async def compute(self, optimizer, schema):
+        return {"optimizer": self.schedule.attach(optimizer, schema, self.ctx.args.epochs)}
+
+    def state_dict(self):
+        return self.schedule.state_dict()
+
+    def load_state_dict(self, tensors, meta):
+        self.schedule.load_state_dict(tensors, meta)
+
+
 # Node type 'MNISTDataset' (template 'mnist_dataset.py.jinja')
 class MNISTDataset(QueueNode):
     """MNIST Dataset: loads MNIST once (both splits, normalised) onto the run's device; emits it and its schema."""
@@ -326,13 +358,15 @@ def build_graph(runner: GraphRunner, config: dict) -> None:
     cross_entropy_loss_1 = runner.add(CrossEntropyLoss("16", "Cross Entropy Loss", **params["16"]))
     adam_optimizer_1 = runner.add(AdamOptimizer("17", "Adam Optimizer", **params["17"]))
     training_step_1 = runner.add(TrainingStep("18", "Training Step", **params["18"]))
+    lr_scheduler_1 = runner.add(LRScheduler("20", "LR Scheduler", **params["20"]))
     epoch_tracker_1 = runner.add(EpochTracker("19", "Epoch Tracker", **params["19"]))
-    evaluate_1 = runner.add(Evaluate("20", "Evaluate", **params["20"]))
+    evaluate_1 = runner.add(Evaluate("21", "Evaluate", **params["21"]))
     runner.connect(mnist_dataset_1, "dataset", batch_sampler_1, "dataset")
     runner.connect(mnist_dataset_1, "dataset", evaluate_1, "dataset")
     runner.connect(mnist_dataset_1, "schema", batch_sampler_1, "schema")
     runner.connect(batch_sampler_1, "dataloader", get_batch_1, "dataloader")
     runner.connect(batch_sampler_1, "schema", get_batch_1, "schema")
+    runner.connect(batch_sampler_1, "schema", lr_scheduler_1, "schema")
     runner.connect(get_batch_1, "images", network_1, "input")
     runner.connect(get_batch_1, "labels", cross_entropy_loss_1, "labels")
     runner.connect(get_batch_1, "epoch_stats", epoch_tracker_1, "epoch_stats")
@@ -342,8 +376,9 @@ def build_graph(runner: GraphRunner, config: dict) -> None:
     runner.connect(cross_entropy_loss_1, "loss", training_step_1, "loss")
     runner.connect(cross_entropy_loss_1, "loss", epoch_tracker_1, "loss")
     runner.connect(cross_entropy_loss_1, "accuracy", epoch_tracker_1, "accuracy")
-    runner.connect(adam_optimizer_1, "optimizer", training_step_1, "optimizer")
+    runner.connect(adam_optimizer_1, "optimizer", lr_scheduler_1, "optimizer")
     runner.connect(training_step_1, "ready", get_batch_1, "trigger")
+    runner.connect(lr_scheduler_1, "optimizer", training_step_1, "optimizer")
 
 
 if __name__ == "__main__":
