@@ -7,6 +7,8 @@ Runs, in this order, in one invocation:
      training episodes reaches the target and (b) a deterministic 10-episode evaluation does (checked every 2,048 steps).
   2. dnne, examples/cartpole_ppo.json exported and run (torch Cartpole, IsaacGymEnvs task, 512 envs): env steps and
      seconds until the mean length of the last 100 training episodes reaches the target (the runner stops itself).
+  2b. the same maths as a plain Python loop (same env, network, learner, seed): the paired exported-vs-plain ratio
+     of CPU and wall time (the graph's time is measured inside the graph, from the trainer's setup to the stop).
   3. dnne, the same graph switched to gymnasium CartPole-v1 with SB3's settings (8 envs, discrete actions): same rule.
 
 The tasks of 1/3 and 2 differ (discrete +1 reward vs continuous force with a shaped reward): compare 1 with 3 for
@@ -115,6 +117,66 @@ def gymnasium_variant(doc: dict) -> dict:
     return doc
 
 
+def widget_values(node: dict) -> dict:
+    """{widget name: value} of a saved node (the catalog's widget order)."""
+    from dnne.catalog import rl, robotics
+
+    spec = {t.key: t for t in robotics.NODE_TYPES + rl.NODE_TYPES}[node["type"]]
+    return {w.name: v for w, v in zip(spec.widgets, node["widgets_values"], strict=False)}
+
+
+def plain_loop(doc: dict, target: float, seed: int, max_steps: int, num_envs: int | None = None) -> dict:
+    """The example graph's maths as one plain Python loop: the same env, network, PPO learner, seeds and order of
+    random draws as the exported runner (so both take the same env steps), without the queue runtime."""
+    import random
+
+    import numpy as np
+    import torch
+
+    from dnne.runtime.envs import make_env
+    from dnne.runtime.rl.agent import PolicyAgent
+    from dnne.runtime.rl.ppo import PPOConfig, PPOLearner
+
+    nodes = {n["type"]: widget_values(n) for n in doc["nodes"]}
+    env_w, agent_w, trainer_w = nodes["IsaacGymEnvNode"], nodes["PPOAgentNode"], nodes["PPOTrainerNode"]
+    effort = float(nodes["CartpoleActionNode"]["max_push_effort"])
+    cfg = PPOConfig(**{k: trainer_w[k] for k in PPOConfig.__dataclass_fields__ if k in trainer_w})
+    torch.set_num_threads(1)
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+    cpu0, t0 = time.process_time(), time.perf_counter()
+    env = make_env(env_w["env_name"], num_envs or env_w["num_envs"], device="cpu", backend=env_w["backend"], seed=seed)
+    agent = PolicyAgent(
+        **{k: agent_w[k] for k in ("hidden_sizes", "activation", "action_space", "action_dim")},
+        **{k: agent_w[k] for k in ("init_log_std", "normalize_observations") if k in agent_w},
+        shared_trunk=agent_w.get("shared_trunk", False),
+    )
+    obs = env.reset()
+    learner = None
+    stats = env.stats
+    while True:
+        out, model, _ = agent.act(obs)
+        force = out["action"].clamp(-1.0, 1.0) * effort
+        next_obs, reward, done, extras = env.step(force)
+        if learner is None:
+            learner = PPOLearner(model, env.num_envs, cfg, env.device, seed=seed)
+        time_outs = extras["time_outs"]
+        terminal_value = model.value(next_obs) if bool(time_outs.any()) else None
+        if learner.record(obs, out["action"], out["log_prob"], out["value"], reward, done, time_outs, terminal_value):
+            learner.update(model.value(next_obs))
+        obs = next_obs
+        solved = len(stats.recent_lengths) >= 10 and stats.mean_length >= target
+        if solved or stats.env_steps >= max_steps:
+            break
+    return {
+        "reached": solved,
+        "env_steps": stats.env_steps,
+        "seconds": round(time.perf_counter() - t0, 2),
+        "cpu_s": round(time.process_time() - cpu0, 2),
+    }
+
+
 def run_dnne(doc: dict, label: str, target: float, seed: int, max_steps: int) -> dict:
     from dnne.catalog import Catalog, rl, robotics
     from dnne.codegen.export import export_workflow
@@ -143,6 +205,7 @@ def run_dnne(doc: dict, label: str, target: float, seed: int, max_steps: int) ->
         "reached": done["reason"] == "done",
         "env_steps": done["env_steps"],
         "seconds_in_graph": done["wall_s"],
+        "cpu_in_graph": done.get("cpu_s"),
         "seconds_process": round(total, 2),
         "mean_episode_length": round(done["mean_episode_length"] or 0, 1),
     }
@@ -154,6 +217,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--max-steps", type=int, default=300_000, help="SB3 and gymnasium-variant budget")
     parser.add_argument("--skip-sb3", action="store_true")
+    parser.add_argument("--skip-gymnasium", action="store_true", help="leave out the gymnasium-variant run")
     args = parser.parse_args()
     example = json.loads((ROOT / "examples" / "cartpole_ppo.json").read_text())
     rows = []
@@ -167,15 +231,25 @@ def main() -> None:
     ours = run_dnne(example, "dnne torch", args.target, args.seed, 5_000_000)
     rows.append(("dnne, torch Cartpole (IGE task), 512 envs", ours["env_steps"] if ours["reached"] else None,
                  ours["seconds_in_graph"], ours["seconds_process"]))  # fmt: skip
-    gym_doc = gymnasium_variant(example)
-    ours_gym = run_dnne(gym_doc, "dnne gymnasium", args.target, args.seed, args.max_steps)
-    rows.append(("dnne, CartPole-v1 (gymnasium), 8 envs", ours_gym["env_steps"] if ours_gym["reached"] else None,
-                 ours_gym["seconds_in_graph"], ours_gym["seconds_process"]))  # fmt: skip
+    plain = plain_loop(example, args.target, args.seed, 5_000_000)
+    rows.append(("plain loop, same maths/seed as the row above", plain["env_steps"] if plain["reached"] else None,
+                 plain["seconds"], "-"))  # fmt: skip
+    if not args.skip_gymnasium:
+        gym_doc = gymnasium_variant(example)
+        ours_gym = run_dnne(gym_doc, "dnne gymnasium", args.target, args.seed, args.max_steps)
+        rows.append(("dnne, CartPole-v1 (gymnasium), 8 envs", ours_gym["env_steps"] if ours_gym["reached"] else None,
+                     ours_gym["seconds_in_graph"], ours_gym["seconds_process"]))  # fmt: skip
     print(f"\ntime to mean episode length ≥ {args.target:g} (seed {args.seed}, 1 thread)")
     print(f"{'run':48} {'env steps':>10} {'seconds':>9} {'process s':>10}")
     for label, steps, secs, total in rows:
         steps_text = f"{steps:,}" if steps is not None else "not hit"
         print(f"{label:48} {steps_text:>10} {secs if secs is not None else '-':>9} {total:>10}")
+    same = "same env steps" if ours["env_steps"] == plain["env_steps"] else "DIFFERENT env steps"
+    print(
+        f"\nexported graph vs plain loop ({same}): CPU {ours['cpu_in_graph']} s / {plain['cpu_s']} s = "
+        f"{ours['cpu_in_graph'] / plain['cpu_s']:.2f}x, wall {ours['seconds_in_graph']} s / {plain['seconds']} s = "
+        f"{ours['seconds_in_graph'] / plain['seconds']:.2f}x"
+    )
 
 
 if __name__ == "__main__":

@@ -12,6 +12,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from .activity import ActivityLog
 from .context import RunContext
 from .flags import parse_args
 from .metrics import Metrics
@@ -110,6 +111,12 @@ def _make_context(args: Any, default_config: Path) -> RunContext:
         graph_id=str(workflow) if workflow is not None else None,
     )
     ctx.config_path = config_path
+    if args.events:
+        try:
+            ctx.events = ActivityLog(args.events)
+        except OSError as exc:
+            metrics.close()
+            raise UsageError(f"cannot open the events file {args.events}: {exc.strerror or exc}") from None
     metrics.write(
         {
             "event": "start",

@@ -14,6 +14,7 @@ from .progress import Progress
 if TYPE_CHECKING:
     import argparse
 
+    from .activity import ActivityLog
     from .checkpoint import Checkpoint
     from .runner import GraphRunner
 
@@ -41,6 +42,7 @@ class RunContext:
         self._device = device
         self.run_dir = Path(run_dir) if run_dir is not None else None
         self.metrics = metrics if metrics is not None else Metrics()
+        self.events: ActivityLog | None = None  # the --events activity stream, when asked for
         self.progress = progress if progress is not None else Progress(enabled=False)
         self.checkpoint_dir = Path(checkpoint_dir) if checkpoint_dir is not None else None
         self.resume_dir = Path(resume_dir) if resume_dir is not None else None
@@ -137,6 +139,8 @@ class RunContext:
         wall = round(time.monotonic() - self.started, 3)
         self.metrics.write({"event": "done", "reason": reason, "exit_code": exit_code, "wall_s": wall})
         self.metrics.close()
+        if self.events is not None:
+            self.events.finish(reason, exit_code)
 
     def warn(self, message: str) -> None:
         print(f"warning: {message}", file=sys.stderr)

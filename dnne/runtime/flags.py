@@ -77,6 +77,7 @@ def build_parser(prog: str | None = None, description: str | None = None) -> arg
         help="resume from DIR (default: <checkpoint-dir>/latest)",
     )
     io.add_argument("--metrics", metavar="PATH", help="also write metrics as JSON lines to PATH")
+    io.add_argument("--events", metavar="PATH", help="write node activity as JSON lines to PATH (~10 records/s)")
     io.add_argument("--tensorboard", action="store_true", help="also log scalars for TensorBoard (if installed)")
     env = p.add_argument_group("environments")
     env.add_argument("--num-envs", type=_positive_int, help="number of parallel environments")

@@ -164,6 +164,8 @@ class GraphRunner(Engine):
                 if ctx.args.stall_timeout:
                     watchdog = Watchdog(self, ctx.args.stall_timeout)
                     watchdog.start()
+                if ctx.events is not None:
+                    ctx.events.start(self, loop)
                 if not self._rt:
                     self.request_stop("done")
             reason = await self._stop
@@ -172,6 +174,8 @@ class GraphRunner(Engine):
                 timer.cancel()
             if watchdog is not None:
                 watchdog.stop()
+            if ctx.events is not None:
+                ctx.events.stop()
             await self._cancel_tasks()
             restore_signals()
         return await self._finish(reason)

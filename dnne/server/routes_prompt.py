@@ -105,12 +105,16 @@ async def _export_then_maybe_run(state: ServerState, job: Job, outcome: ExportOu
 
 async def _run(state: ServerState, job: Job, outcome: ExportOutcome, node: str | None, flags: list[str]) -> None:
     metrics = state.runs_dir / f"{outcome.name}-{job.id[:8]}.jsonl"
-    proc = RunProcess(outcome.export_path, job.id, state.send, metrics_path=metrics, flags=flags, node=node)
+    events = state.runs_dir / f"{outcome.name}-{job.id[:8]}.events.jsonl"
+    proc = RunProcess(
+        outcome.export_path, job.id, state.send, metrics_path=metrics, events_path=events, flags=flags, node=node
+    )
     state.run = proc
     try:
         await proc.start()
         log.info("run %s: %s (in %s)", job.id, " ".join(proc.argv[1:]), outcome.export_path)
-        await state.send("dnne.run_started", {"prompt_id": job.id, "metrics": str(metrics), "argv": proc.argv[1:]})
+        started = {"prompt_id": job.id, "metrics": str(metrics), "events": str(events), "argv": proc.argv[1:]}
+        await state.send("dnne.run_started", started)
         if node is not None:
             await state.send("executing", {"node": node, "display_node": node, "prompt_id": job.id})
         code = await proc.watch()
@@ -119,14 +123,19 @@ async def _run(state: ServerState, job: Job, outcome: ExportOutcome, node: str |
         proc.output_tail.append(f"could not start the run: {exc}")
     finally:
         state.run = None
-    job.outputs[node or "run"] = {"metrics": [str(metrics)], "exit_code": [code], "records": [proc.records]}
+    job.outputs.update(proc.node_outputs())
+    run_output = {"metrics": [str(metrics)], "events": [str(events)], "exit_code": [code], "records": [proc.records]}
+    job.outputs[node or "run"] = {**job.outputs.get(node or "run", {}), **run_output}
     log.info("run %s exited with %s after %d metrics records", job.id, code, proc.records)
     if proc.interrupted or code in (130, 143):
         await _finish(state, job, "cancelled")
     elif code == 0:
-        if node is not None:
-            output = job.outputs[node]
-            await state.send("executed", {"node": node, "display_node": node, "output": output, "prompt_id": job.id})
+        shown = [n for n in proc.nodes if n != node] + ([node] if node is not None else [])
+        for node_id in shown:  # every node of the run, the report node (with the run's files) last
+            output = job.outputs.get(node_id, {})
+            await state.send(
+                "executed", {"node": node_id, "display_node": node_id, "output": output, "prompt_id": job.id}
+            )
         await _finish(state, job, "completed")
     else:
         failed = proc.error_record or {}

@@ -100,8 +100,46 @@ def progress_of(record: dict[str, Any]) -> tuple[float, float] | None:
     return None
 
 
+BOOKKEEPING_EVENTS = ("start", "done", "stats", "checkpoint", "checkpoint_failed", "error")
+
+
+class JsonLinesFollower:
+    """Reads the complete JSON-object lines appended to a file since the previous read (a partial last line waits)."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self._offset = 0
+        self._pending = b""
+
+    def read(self, final: bool = False) -> list[dict[str, Any]]:
+        try:
+            with open(self.path, "rb") as fh:
+                fh.seek(self._offset)
+                chunk = fh.read()
+        except FileNotFoundError:
+            return []
+        self._offset += len(chunk)
+        lines = (self._pending + chunk).split(b"\n")
+        self._pending = b"" if final else lines.pop()
+        records = []
+        for raw in lines:
+            if not raw.strip():
+                continue
+            try:
+                record = json.loads(raw)
+            except ValueError:
+                continue
+            if isinstance(record, dict):
+                records.append(record)
+        return records
+
+
 class RunProcess:
-    """One `python runner.py --metrics FILE --quiet …` subprocess, watched until it exits."""
+    """One `python runner.py --metrics FILE [--events FILE] --quiet …` subprocess, watched until it exits.
+
+    Metrics records become `dnne.metrics` messages (and `progress` per epoch/update); the activity stream (`--events`)
+    moves `executing` to the node the run is busy with and `progress` along the run's steps.
+    """
 
     def __init__(
         self,
@@ -112,29 +150,42 @@ class RunProcess:
         metrics_path: Path,
         flags: list[str],
         node: str | None = None,
+        events_path: Path | None = None,
     ):
         self.export_dir = export_dir
         self.prompt_id = prompt_id
         self.send = send
         self.metrics_path = metrics_path
+        self.events_path = events_path
         self.flags = flags
         self.proc: asyncio.subprocess.Process | None = None
         self.output_tail: deque[str] = deque(maxlen=60)
         self.records = 0
         self.interrupted = False
         self.returncode: int | None = None
-        self.last_node: str | None = node  # the node shown as executing (records naming a node_id move it)
+        self.report_node = node  # the node run-level results are shown on
+        self.last_node: str | None = node  # the node shown as executing
         self.error_record: dict[str, Any] | None = None  # the runtime's {"event": "error", "node_id", …} record
-        self._offset = 0
-        self._pending = b""
+        self.nodes: dict[str, dict[str, Any]] = {}  # node id → its node_start record, in the run's order
+        self.node_stats: dict[str, dict[str, Any]] = {}  # node id → firings/timings (stats or end record)
+        self.node_metrics: dict[str, dict[str, Any]] = {}  # node id → the latest metrics record naming it
+        self.latest_metrics: dict[str, Any] | None = None  # the latest metrics record naming no node
+        self.end_record: dict[str, Any] | None = None  # the activity stream's final record
+        self._metrics = JsonLinesFollower(metrics_path)
+        self._events = JsonLinesFollower(events_path) if events_path is not None else None
+        self._activity = False  # the activity stream has named a node: it alone moves `executing`
+        self._last_progress: tuple[float, float] | None = None
 
     @property
     def argv(self) -> list[str]:
-        return [sys.executable, "runner.py", "--metrics", str(self.metrics_path), "--quiet", *self.flags]
+        events = ["--events", str(self.events_path)] if self.events_path is not None else []
+        return [sys.executable, "runner.py", "--metrics", str(self.metrics_path), *events, "--quiet", *self.flags]
 
     async def start(self) -> None:
-        self.metrics_path.parent.mkdir(parents=True, exist_ok=True)
-        self.metrics_path.unlink(missing_ok=True)
+        for path in (self.metrics_path, self.events_path):
+            if path is not None:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                path.unlink(missing_ok=True)
         env = dict(os.environ, PYTHONUNBUFFERED="1")
         self.proc = await asyncio.create_subprocess_exec(
             *self.argv,
@@ -151,17 +202,17 @@ class RunProcess:
         return self.proc is not None and self.proc.returncode is None
 
     async def watch(self) -> int:
-        """Relay metrics and output until the process exits; returns its exit code."""
+        """Relay metrics, activity and output until the process exits; returns its exit code."""
         assert self.proc is not None and self.proc.stdout is not None
         reader = asyncio.create_task(self._read_output())
         while self.proc.returncode is None:
-            await self._relay_new_metrics()
+            await self._relay_new()
             try:
                 await asyncio.wait_for(asyncio.shield(self.proc.wait()), POLL_SECONDS)
             except asyncio.TimeoutError:
                 pass
         await reader
-        await self._relay_new_metrics(final=True)
+        await self._relay_new(final=True)
         self.returncode = self.proc.returncode
         return self.returncode
 
@@ -181,6 +232,24 @@ class RunProcess:
             except asyncio.TimeoutError:
                 self.proc.kill()
 
+    def node_outputs(self) -> dict[str, dict[str, list]]:
+        """What each node did, as `executed` outputs: firings and timings, and its latest metrics record.
+
+        Metrics records that name no node (epoch summaries, evaluations) belong to the node the run reports on.
+        """
+        ids = list(self.nodes) or list(self.node_stats)
+        outputs: dict[str, dict[str, list]] = {}
+        for node_id in ids:
+            stats = self.node_stats.get(node_id, {})
+            output: dict[str, list] = {k: [stats[k]] for k in ("firings", "mean_ms", "max_ms") if k in stats}
+            record = self.node_metrics.get(node_id)
+            if record is None and node_id == self.report_node and self.latest_metrics is not None:
+                record = self.latest_metrics
+            if record is not None:
+                output["latest_metrics"] = [record]
+            outputs[node_id] = output
+        return outputs
+
     async def _read_output(self) -> None:
         assert self.proc is not None and self.proc.stdout is not None
         while True:
@@ -189,41 +258,66 @@ class RunProcess:
                 return
             self.output_tail.append(line.decode("utf-8", "replace").rstrip())
 
-    async def _relay_new_metrics(self, final: bool = False) -> None:
-        try:
-            with open(self.metrics_path, "rb") as fh:
-                fh.seek(self._offset)
-                chunk = fh.read()
-        except FileNotFoundError:
-            return
-        self._offset += len(chunk)
-        data = self._pending + chunk
-        lines = data.split(b"\n")
-        self._pending = b"" if final else lines.pop()
-        for raw in lines:
-            if raw.strip():
-                await self._relay(raw)
+    async def _relay_new(self, final: bool = False) -> None:
+        for record in self._metrics.read(final):
+            await self._relay(record)
+        if self._events is not None:
+            for record in self._events.read(final):
+                await self._relay_activity(record)
 
-    async def _relay(self, raw: bytes) -> None:
-        try:
-            record = json.loads(raw)
-        except ValueError:
-            return
-        if not isinstance(record, dict):
-            return
-        self.records += 1
-        pid = self.prompt_id
-        if record.get("event") == "error":
-            self.error_record = record
-        node = record.get("node_id", record.get("node"))
+    async def _show_node(self, node: Any) -> None:
         if isinstance(node, (str, int)) and str(node) != self.last_node:
             self.last_node = str(node)
-            await self.send("executing", {"node": self.last_node, "display_node": self.last_node, "prompt_id": pid})
+            await self.send("executing", {"node": self.last_node, "display_node": self.last_node,
+                                          "prompt_id": self.prompt_id})  # fmt: skip
+
+    async def _relay(self, record: dict[str, Any]) -> None:
+        self.records += 1
+        pid = self.prompt_id
+        event = record.get("event")
+        if event == "error":
+            self.error_record = record
+        elif event == "stats" and isinstance(record.get("nodes"), list):
+            for row in record["nodes"]:
+                if isinstance(row, dict) and "node_id" in row:
+                    self.node_stats[str(row["node_id"])] = row
+        node = record.get("node_id", record.get("node"))
+        if isinstance(node, (str, int)):
+            if event not in BOOKKEEPING_EVENTS:
+                self.node_metrics[str(node)] = record
+            if not self._activity or event == "error":
+                await self._show_node(node)
+        elif event not in BOOKKEEPING_EVENTS:
+            self.latest_metrics = record
         await self.send("dnne.metrics", {"prompt_id": pid, "record": record})
         progress = progress_of(record)
-        if progress is not None and progress[1] > 0:  # a counter without a known total does not move the bar
+        # a counter without a known total does not move the bar; step progress from the activity stream, once
+        # there, is finer than the per-epoch records (and the two together would make the bar jump back and forth)
+        if progress is not None and progress[1] > 0 and self._last_progress is None:
             value, top = progress
             await self.send("progress", {"value": value, "max": top, "prompt_id": pid, "node": self.last_node})
+
+    async def _relay_activity(self, record: dict[str, Any]) -> None:
+        """One record of the runner's activity stream (see dnne/runtime/activity.py)."""
+        event = record.get("event")
+        node = record.get("node_id")
+        if event == "node_start" and isinstance(node, (str, int)):
+            self.nodes[str(node)] = record
+        elif event == "active" and isinstance(node, (str, int)):
+            self._activity = True
+            await self._show_node(node)
+            progress = record.get("progress")
+            if isinstance(progress, dict):
+                value, top = progress.get("completed"), progress.get("total")
+                if _number(value) and _number(top) and top > 0 and (value, top) != self._last_progress:
+                    self._last_progress = (value, top)
+                    await self.send("progress", {"value": float(value), "max": float(top),
+                                                 "prompt_id": self.prompt_id, "node": self.last_node})  # fmt: skip
+        elif event == "end":
+            self.end_record = record
+            for row in record.get("nodes") or []:
+                if isinstance(row, dict) and "node_id" in row:
+                    self.node_stats.setdefault(str(row["node_id"]), row)
 
 
 def started_at() -> int:

@@ -52,6 +52,13 @@ def test_schedule_and_optimizer_resume_exactly(schedule):
     assert len(set(expected)) > 1  # the learning rate really changes
 
 
+def test_the_catalog_offers_exactly_the_runtime_schedules():
+    from dnne.catalog.ml.lr_scheduler import NODE_TYPE
+    from dnne.runtime.ml.optim import SCHEDULES
+
+    assert NODE_TYPE.input("schedule").options == SCHEDULES
+
+
 def test_schedule_needs_the_batches_per_epoch():
     model = torch.nn.Linear(3, 2)
     with pytest.raises(ValueError, match="BatchSampler.schema"):

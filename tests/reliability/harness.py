@@ -89,9 +89,7 @@ class Run:
         return self.run_dir / "checkpoints"
 
 
-def start(
-    export_dir: Path, data_dir: Path, run_dir: Path, *args: str, config: Path | None = None, **popen: Any
-) -> Run:
+def start(export_dir: Path, data_dir: Path, run_dir: Path, *args: str, config: Path | None = None, **popen: Any) -> Run:
     """Start runner.py (CPU, 1 thread, quiet) in its own folder, as a user would; stderr is captured."""
     env = dict(os.environ, OMP_NUM_THREADS="1", MKL_NUM_THREADS="1", PYTHONHASHSEED="0")
     env.pop("PYTHONPATH", None)  # the export runs on its own vendored dnne_runtime

@@ -13,16 +13,23 @@ FAKE_RUNNER = textwrap.dedent(
     """
     import argparse, json, signal, sys, time
     p = argparse.ArgumentParser()
-    p.add_argument("--metrics"); p.add_argument("--quiet", action="store_true")
+    p.add_argument("--metrics"); p.add_argument("--quiet", action="store_true"); p.add_argument("--events")
     p.add_argument("--epochs", type=int, default=3); p.add_argument("--max-steps", type=int, default=0)
     a = p.parse_args()
     stop = []
     signal.signal(signal.SIGINT, lambda *_: stop.append(1))
+    ev = open(a.events or "/dev/null", "a", buffering=1)
+    def event(**record): ev.write(json.dumps(record) + "\\n")
+    for node in ("3", "7"):
+        event(event="node_start", node_id=node, **{"class": "Step"}, title="step " + node)
     with open(a.metrics, "a", buffering=1) as f:
         for epoch in range(1, a.epochs + 1):
             if stop:
                 f.write(json.dumps({"event": "done", "reason": "sigint", "exit_code": 130}) + "\\n")
                 sys.exit(130)
+            for node, done in (("3", 10 * epoch - 5), ("7", 10 * epoch)):
+                event(event="active", node_id=node, firings=done, step=done, epoch=epoch - 1,
+                      progress={"completed": done, "total": 10 * a.epochs})
             f.write(json.dumps({"node_id": "7", "epoch": epoch, "epochs": a.epochs, "loss": 1.0 / epoch}) + "\\n")
             f.write('{"partial": ')  # a line still being written ...
             f.flush(); time.sleep(0.3)
@@ -31,6 +38,8 @@ FAKE_RUNNER = textwrap.dedent(
             f.write(json.dumps({"event": "error", "node_id": "4", "node_type": "Loss", "message": "boom"}) + "\\n")
             print("Traceback: boom", flush=True)
             sys.exit(1)
+        f.write(json.dumps({"event": "stats", "nodes": [{"node_id": "3", "firings": 30, "mean_ms": 1.5}]}) + "\\n")
+    event(event="end", reason="done", exit_code=0, nodes=[{"node_id": "3", "firings": 30}, {"node_id": "7", "firings": 30}])
     print("done", flush=True)
     """
 )
@@ -56,7 +65,7 @@ def test_progress_of_reads_common_counters():
     assert progress_of({"loss": 0.1}) is None
 
 
-def _watch(tmp_path, flags, interrupt_after=None):
+def _watch(tmp_path, flags, interrupt_after=None, events=False):
     (tmp_path / "runner.py").write_text(FAKE_RUNNER)
     sent = []
 
@@ -64,7 +73,8 @@ def _watch(tmp_path, flags, interrupt_after=None):
         sent.append((kind, data))
 
     async def go():
-        proc = RunProcess(tmp_path, "p1", send, metrics_path=tmp_path / "m.jsonl", flags=flags)
+        events_path = tmp_path / "events.jsonl" if events else None
+        proc = RunProcess(tmp_path, "p1", send, metrics_path=tmp_path / "m.jsonl", flags=flags, events_path=events_path)
         await proc.start()
         watcher = asyncio.create_task(proc.watch())
         if interrupt_after is not None:
@@ -79,7 +89,7 @@ def _watch(tmp_path, flags, interrupt_after=None):
 
 def test_metrics_become_progress_messages(tmp_path):
     proc, code, sent = _watch(tmp_path, ["--epochs", "3"])
-    assert code == 0 and proc.records == 6
+    assert code == 0 and proc.records == 7
     progress = [d for k, d in sent if k == "progress"]
     assert [(p["value"], p["max"]) for p in progress] == [(1.0, 3.0), (2.0, 3.0), (3.0, 3.0)]
     assert all(p["prompt_id"] == "p1" and p["node"] == "7" for p in progress)
@@ -101,3 +111,20 @@ def test_failed_run_keeps_the_runtime_error_record(tmp_path):
     assert code == 1
     assert proc.error_record["node_id"] == "4" and proc.error_record["message"] == "boom"
     assert "Traceback: boom" in proc.output_tail
+
+
+def test_activity_stream_moves_executing_and_progress(tmp_path):
+    proc, code, sent = _watch(tmp_path, ["--epochs", "3"], events=True)
+    assert code == 0 and "--events" in proc.argv
+    assert list(proc.nodes) == ["3", "7"] and proc.end_record["reason"] == "done"
+    executing = [d["node"] for k, d in sent if k == "executing"]
+    assert set(executing) == {"3", "7"} and len(executing) >= 4, executing
+    assert all(a != b for a, b in zip(executing[:-1], executing[1:], strict=True))  # sent on changes only
+    steps = [(d["value"], d["max"]) for k, d in sent if k == "progress" and d["max"] == 30.0]
+    assert steps == [(5.0, 30.0), (10.0, 30.0), (15.0, 30.0), (20.0, 30.0), (25.0, 30.0), (30.0, 30.0)], steps
+    progress = [d["max"] for k, d in sent if k == "progress"]
+    assert 3.0 not in progress[progress.index(30.0) :]  # once steps are known, epochs no longer move the bar
+    assert len([k for k, d in sent if k == "dnne.metrics" and "epoch" in d["record"]]) == 3
+    outputs = proc.node_outputs()
+    assert outputs["3"] == {"firings": [30], "mean_ms": [1.5]}  # the stats record wins over the end record
+    assert outputs["7"]["firings"] == [30] and outputs["7"]["latest_metrics"][0]["epoch"] == 3

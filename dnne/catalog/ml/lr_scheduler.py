@@ -5,8 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from dnne.catalog.spec import ExportContext, InputMode, NodeExport, NodeType, OutputSpec, combo, socket, widget
-from dnne.runtime.ml.optim import SCHEDULES
 from dnne.workflow.model import GraphNode
+
+SCHEDULES = ("step", "cosine", "one_cycle")  # = dnne_runtime.ml.optim.SCHEDULES (kept here: exporting needs no torch)
 
 
 def export(node: GraphNode, ctx: ExportContext) -> NodeExport:

@@ -38,6 +38,15 @@ class EpisodeStats:
             self.lengths[done] = 0
         return finished_returns, finished_lengths
 
+    def add_finished(self, returns: torch.Tensor, lengths: torch.Tensor) -> None:
+        """Add one vector step whose finished episodes were already measured (an env's `episode_returns` and
+        `episode_lengths` extras), instead of accumulating the rewards again."""
+        self.env_steps += self.num_envs
+        if returns.numel():
+            self.recent_returns.extend(returns.reshape(-1).tolist())
+            self.recent_lengths.extend(lengths.reshape(-1).tolist())
+            self.episodes += int(returns.numel())
+
     @property
     def mean_return(self) -> float | None:
         return sum(self.recent_returns) / len(self.recent_returns) if self.recent_returns else None

@@ -89,9 +89,9 @@ class ActorCritic(nn.Module):
         value_features = features if self.critic_trunk is None else self.critic_trunk(obs)
         value = self.value_head(value_features).squeeze(-1)
         head = self.policy_head(features)
-        if self.discrete:
-            return torch.distributions.Categorical(logits=head), value
-        return torch.distributions.Normal(head, self.log_std.exp().expand_as(head)), value
+        if self.discrete:  # validate_args off: the per-call argument checks cost more than the small nets
+            return torch.distributions.Categorical(logits=head, validate_args=False), value
+        return torch.distributions.Normal(head, self.log_std.exp().expand_as(head), validate_args=False), value
 
     def log_prob(self, dist: torch.distributions.Distribution, actions: torch.Tensor) -> torch.Tensor:
         return dist.log_prob(actions) if self.discrete else dist.log_prob(actions).sum(-1)

@@ -9,6 +9,7 @@ import torch
 from torch import nn
 
 from .buffer import RolloutBuffer, compute_gae
+from .flat_adam import FlatAdam
 
 
 @dataclass
@@ -62,7 +63,7 @@ class PPOLearner:
 
     def __init__(self, model: nn.Module, num_envs: int, cfg: PPOConfig, device, optimizer=None, seed: int = 0):
         self.model, self.cfg, self.device = model, cfg, device
-        self.optimizer = optimizer or torch.optim.Adam(model.parameters(), lr=cfg.learning_rate, eps=1e-5)
+        self.optimizer = optimizer or FlatAdam(model.parameters(), lr=cfg.learning_rate, eps=1e-5)
         action_shape = () if model.discrete else (model.action_dim,)
         self.buffer = RolloutBuffer(cfg.horizon_length, num_envs, model.obs_dim, action_shape, model.discrete, device)
         self.updates = 0
@@ -105,17 +106,26 @@ class PPOLearner:
         sums: dict[str, float] = {}
         count = 0
         for _ in range(cfg.num_epochs):
-            order = torch.randperm(n, generator=self.generator).to(self.device)
-            for start in range(0, n - minibatch + 1, minibatch):
-                idx = order[start : start + minibatch]
-                batch = {k: v[idx] for k, v in flat.items()}
+            if minibatch == n:  # one minibatch per epoch: its order does not matter, so no shuffled copy
+                batches = [flat]
+            else:
+                order = torch.randperm(n, generator=self.generator).to(self.device)
+                batches = (
+                    {k: v[order[start : start + minibatch]] for k, v in flat.items()}
+                    for start in range(0, n - minibatch + 1, minibatch)
+                )
+            for batch in batches:
+                batch = dict(batch)
                 if cfg.normalize_advantages and minibatch > 1:
                     adv = batch["advantages"]
                     batch["advantages"] = (adv - adv.mean()) / (adv.std() + 1e-8)
                 loss, parts = ppo_losses(self.model, batch, cfg)
                 self.optimizer.zero_grad(set_to_none=True)
                 loss.backward()
-                nn.utils.clip_grad_norm_(self.model.parameters(), cfg.max_grad_norm)
+                if isinstance(self.optimizer, FlatAdam):
+                    self.optimizer.clip_grad_norm_(cfg.max_grad_norm)
+                else:
+                    nn.utils.clip_grad_norm_(self.model.parameters(), cfg.max_grad_norm)
                 self.optimizer.step()
                 parts["loss"] = loss.detach()
                 for key, value in parts.items():

@@ -53,6 +53,7 @@ class PPOTrainerLoop:
         self.last_losses: dict[str, float] = {}
         self.curve: list[dict] = []
         self.t0 = time.perf_counter()
+        self.cpu0 = time.process_time()
         self.last_checkpoint_time = self.t0
         self.stop_reason: str | None = None
         self.pending_state: tuple[dict, dict] | None = None
@@ -63,7 +64,10 @@ class PPOTrainerLoop:
         done = torch.as_tensor(done).reshape(-1).bool()
         if self.stats is None:
             self.stats = EpisodeStats(reward.numel(), device=reward.device)
-        self.stats.update(reward, done)
+        if info is not None and "episode_returns" in info and "episode_lengths" in info:
+            self.stats.add_finished(info["episode_returns"], info["episode_lengths"])  # the env measured them
+        else:
+            self.stats.update(reward, done)
         out: dict = {"training_complete": True}
         if not self.inference:
             loss = self._train(state, policy_output, reward, done, model, info)
@@ -100,6 +104,7 @@ class PPOTrainerLoop:
         summary = self.stats.summary() if self.stats else {"env_steps": 0, "episodes": 0}
         summary["fps"] = round(summary.get("env_steps", 0) / elapsed, 1) if elapsed > 0 else 0.0
         summary["wall_s"] = round(elapsed, 3)
+        summary["cpu_s"] = round(time.process_time() - self.cpu0, 3)
         return summary
 
     def _log_update(self) -> None:
