@@ -75,7 +75,7 @@ class Run:
 
     @property
     def stderr(self) -> str:
-        return self.proc.stderr.read() if self.proc.stderr else ""
+        return self.run_dir.with_name(self.run_dir.name + ".stderr").read_text(encoding="utf-8", errors="replace")
 
     def metrics(self, event: str | None = None) -> list[dict]:
         path = self.run_dir / "metrics.jsonl"
@@ -90,16 +90,16 @@ class Run:
 
 
 def start(export_dir: Path, data_dir: Path, run_dir: Path, *args: str, config: Path | None = None, **popen: Any) -> Run:
-    """Start runner.py (CPU, 1 thread, quiet) in its own folder, as a user would; stderr is captured."""
+    """Start runner.py (CPU, 1 thread, quiet) in its own folder, as a user would; stderr goes to `<run_dir>.stderr`."""
     env = dict(os.environ, OMP_NUM_THREADS="1", MKL_NUM_THREADS="1", PYTHONHASHSEED="0")
     env.pop("PYTHONPATH", None)  # the export runs on its own vendored dnne_runtime
     cmd = [sys.executable, "runner.py", "--quiet", "--threads", "1", "--device", "cpu"]
     cmd += ["--data-dir", str(data_dir), "--run-dir", str(run_dir)]
     if config is not None:
         cmd += ["--config", str(config)]
-    proc = subprocess.Popen(
-        [*cmd, *args], cwd=export_dir, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, **popen
-    )
+    run_dir.parent.mkdir(parents=True, exist_ok=True)
+    with open(run_dir.with_name(run_dir.name + ".stderr"), "wb") as stderr:  # a file: a pipe could fill up and block
+        proc = subprocess.Popen([*cmd, *args], cwd=export_dir, env=env, stdout=subprocess.DEVNULL, stderr=stderr, **popen)
     return Run(proc, run_dir, time.time())
 
 

@@ -52,13 +52,16 @@ def test_kill_9_mid_save_leaves_the_previous_checkpoint_intact(exported, data_di
 
 
 @pytest.fixture
-def tiny_disk(tmp_path):
-    """A 4 MiB tmpfs: room for one mnist_mlp checkpoint (~3 MB), not for a second one next to it."""
+def tiny_disk(tmp_path, baseline):
+    """A tmpfs with room for one mnist_mlp checkpoint (1.5 × its size, ~4 MiB), not for a second one next to it."""
     if not sys.platform.startswith("linux") or os.geteuid() != 0 or not shutil.which("mount"):
         pytest.skip("needs root on Linux to mount a small tmpfs")
+    one = sum(f.stat().st_size for f in (baseline.checkpoints / "latest").rglob("*") if f.is_file())
+    size_kib = -(-int(one * 1.5) // 65536) * 64
     mount = tmp_path / "disk"
     mount.mkdir()
-    proc = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", str(mount)], capture_output=True)
+    options = f"size={size_kib}k"
+    proc = subprocess.run(["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(mount)], capture_output=True)
     if proc.returncode != 0:
         pytest.skip(f"cannot mount a tmpfs here: {proc.stderr.decode(errors='replace').strip()}")
     try:

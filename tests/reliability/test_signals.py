@@ -24,9 +24,9 @@ EXIT = {signal.SIGINT: (130, "sigint"), signal.SIGTERM: (143, "sigterm")}
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
 def test_signal_from_outside_stops_cleanly_with_a_final_checkpoint(exported, data_dir, baseline, tmp_path, sig):
     marker = tmp_path / "signal.mark"
-    # 30 ms per step, so that the signal lands inside epoch 2 with steps still to go
+    # 80 ms per step: the signal lands inside epoch 2 with ~0.5 s of steps still to go
     config = tap_config(
-        exported, tmp_path / "config.json", action="marker", at=SIGNAL_AT, delay_ms=30, marker=str(marker)
+        exported, tmp_path / "config.json", action="marker", at=SIGNAL_AT, delay_ms=80, marker=str(marker)
     )
     run = start(exported, data_dir, tmp_path / "run", "--epochs", "2", config=config)
     wait_for(marker, run)

@@ -27,7 +27,7 @@ def _offset(run: Run, marker_wall: float) -> float:
 def _one(exported, data_dir, folder, kind: str) -> dict:
     marker = folder / "mark"
     action = {"crash": "raise", "stall": "stall"}.get(kind, "marker")
-    config = tap_config(exported, folder / "config.json", action=action, at=AT, delay_ms=20, marker=str(marker))
+    config = tap_config(exported, folder / "config.json", action=action, at=AT, delay_ms=50, marker=str(marker))
     extra = ("--stall-timeout", "1") if kind == "stall" else ()
     run = start(exported, data_dir, folder / "run", "--epochs", "2", *extra, config=config)
     mark = wait_for(marker, run)

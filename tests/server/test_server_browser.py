@@ -251,8 +251,11 @@ def test_run_after_export_streams_progress(editor):
     kinds = [m[0] for m in new]
     assert "dnne.run_started" in kinds
     during_run = new[kinds.index("dnne.run_started") :]
-    progress = [m[1] for m in during_run if m[0] == "progress"]
-    assert progress and progress[-1]["value"] == progress[-1]["max"] == 1.0, progress
+    progress = [m[1] for m in during_run if m[0] == "progress"]  # training steps, from the activity stream
+    values = [p["value"] for p in progress]
+    assert len(progress) > 1 and values == sorted(values) and values[-1] == progress[-1]["max"], progress
+    shown = {m[1] for m in during_run if m[0] == "executing"} - {None}  # the frontend passes the node id on
+    assert len(shown) >= 2, shown  # the node the run reports on, then the node busy training
     epochs = [m[1]["record"] for m in during_run if m[0] == "dnne.metrics" and m[1]["record"].get("event") == "epoch"]
     assert epochs and epochs[0]["epoch"] == 1 and 0.0 <= epochs[0]["train_accuracy"] <= 1.0
     editor.shot("06-run-finished")

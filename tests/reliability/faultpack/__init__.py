@@ -10,7 +10,7 @@ from dnne.catalog.registry import Catalog, default_catalog
 from dnne.catalog.spec import NodeType, OutputSpec, combo, socket, widget
 
 HERE = Path(__file__).parent
-ACTIONS = ("none", "raise", "stall", "sigint", "sigterm", "marker", "slow_save")
+ACTIONS = ("none", "raise", "stall", "hang", "sigint", "sigterm", "marker", "slow_save")
 
 FAULT_TAP = NodeType(
     key="FaultTap",
