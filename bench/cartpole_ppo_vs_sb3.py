@@ -5,7 +5,7 @@ Runs, in this order, in one invocation:
   1. SB3 PPO on gymnasium CartPole-v1 (n_envs 8, n_steps 32, batch 256, gae_lambda 0.8, gamma 0.98, n_epochs 20,
      ent_coef 0, lr lin_0.001, clip lin_0.2): env steps and seconds until (a) the rolling mean of the last 100
      training episodes reaches the target and (b) a deterministic 10-episode evaluation does (checked every 2,048 steps).
-  2. dnne, examples/cartpole_ppo.json exported and run (torch Cartpole, IsaacGymEnvs task, 512 envs): env steps and
+  2. dnne, examples/cartpole_ppo.json exported and run (torch Cartpole, IsaacGymEnvs task, the example's envs): env steps and
      seconds until the mean length of the last 100 training episodes reaches the target (the runner stops itself).
   2b. the same maths as a plain Python loop (same env, network, learner, seed): the paired exported-vs-plain ratio
      of CPU and wall time (the graph's time is measured inside the graph, from the trainer's setup to the stop).
@@ -229,7 +229,8 @@ def main() -> None:
                 rows.append((f"SB3 PPO, CartPole-v1, 8 envs ({kind})", hit["env_steps"] if hit else None,
                              hit["seconds"] if hit else None, sb3["total_seconds"]))  # fmt: skip
     ours = run_dnne(example, "dnne torch", args.target, args.seed, 5_000_000)
-    rows.append(("dnne, torch Cartpole (IGE task), 512 envs", ours["env_steps"] if ours["reached"] else None,
+    envs = next(widget_values(n)["num_envs"] for n in example["nodes"] if n["type"] == "IsaacGymEnvNode")
+    rows.append((f"dnne, torch Cartpole (IGE task), {envs} envs", ours["env_steps"] if ours["reached"] else None,
                  ours["seconds_in_graph"], ours["seconds_process"]))  # fmt: skip
     plain = plain_loop(example, args.target, args.seed, 5_000_000)
     rows.append(("plain loop, same maths/seed as the row above", plain["env_steps"] if plain["reached"] else None,

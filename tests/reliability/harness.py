@@ -99,7 +99,9 @@ def start(export_dir: Path, data_dir: Path, run_dir: Path, *args: str, config: P
         cmd += ["--config", str(config)]
     run_dir.parent.mkdir(parents=True, exist_ok=True)
     with open(run_dir.with_name(run_dir.name + ".stderr"), "wb") as stderr:  # a file: a pipe could fill up and block
-        proc = subprocess.Popen([*cmd, *args], cwd=export_dir, env=env, stdout=subprocess.DEVNULL, stderr=stderr, **popen)
+        proc = subprocess.Popen(
+            [*cmd, *args], cwd=export_dir, env=env, stdout=subprocess.DEVNULL, stderr=stderr, **popen
+        )
     return Run(proc, run_dir, time.time())
 
 

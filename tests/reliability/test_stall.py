@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import re
 
+import pytest
+
 from .harness import (
     STEPS_PER_EPOCH,
     assert_same_training,
@@ -43,18 +45,38 @@ def test_stall_watchdog_names_the_stuck_node_and_what_waits_on_it(exported, data
     assert_same_training(run, resumed, baseline)
 
 
-def test_node_blocking_the_event_loop_is_killed_by_the_watchdog_with_stacks(exported, data_dir, tmp_path):
-    """A node stuck in synchronous code: the loop cannot answer, so the watchdog thread dumps stacks and exits 3."""
-    marker = tmp_path / "hang.mark"
-    config = tap_config(exported, tmp_path / "config.json", action="hang", at=STALL_AT, marker=str(marker))
-    run = start(exported, data_dir, tmp_path / "run", "--epochs", "2", "--stall-timeout", "1", config=config)
+@pytest.fixture(scope="module")
+def hang_run(exported, data_dir, tmp_path_factory):
+    """One run whose FaultTap blocks the event loop (synchronous sleep) at STALL_AT, with --stall-timeout 1."""
+    folder = tmp_path_factory.mktemp("hang")
+    marker = folder / "hang.mark"
+    config = tap_config(exported, folder / "config.json", action="hang", at=STALL_AT, marker=str(marker))
+    run = start(exported, data_dir, folder / "run", "--epochs", "2", "--stall-timeout", "1", config=config)
     code, exited = run.wait()
+    return run, code, exited - json.loads(marker.read_text())["t"]
+
+
+def test_node_blocking_the_event_loop_is_killed_by_the_watchdog_with_stacks(hang_run):
+    """A node stuck in synchronous code: the loop cannot answer, so the watchdog thread dumps stacks and exits 3."""
+    run, code, latency = hang_run
     stderr = run.stderr
     assert code == 3, stderr
     assert "stall: the event loop is not responding" in stderr
-    assert 'File "runner.py"' in stderr or "runner.py" in stderr  # the stack shows where the node is stuck
-    assert "in compute" in stderr
+    assert re.search(r'export/runner\.py", line \d+ in compute', stderr)  # the stack shows the stuck node's code
     assert run.metrics("done")[-1]["reason"] == "stall"
     # stall timeout + the watchdog's grace period for an unresponsive loop (5 s) + start-up slack
-    assert exited - json.loads(marker.read_text())["t"] < STALL_TIMEOUT + 5.0 + 5.0
+    assert latency < STALL_TIMEOUT + 5.0 + 5.0
     assert checkpoint_step(run.checkpoints) == STEPS_PER_EPOCH
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="dnne/runtime/watchdog.py:107-108: when the event loop is blocked, the watchdog prints only thread stacks, "
+    "not the per-node states (describe_states) that name the stuck node and what waits on it",
+)
+def test_blocked_event_loop_report_names_the_stuck_node(hang_run):
+    run, code, _ = hang_run
+    assert code == 3
+    stderr = run.stderr
+    assert f"node 17 (FaultTap 'Fault Tap'): computing firing {STALL_AT}" in stderr
+    assert "node 4 (Network 'Neural Network'): waiting on input 'input' for an item from node 17.y" in stderr

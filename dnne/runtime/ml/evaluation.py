@@ -2,18 +2,25 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 
 def batch_accuracy(predictions: torch.Tensor, labels: torch.Tensor) -> float:
-    """Fraction of rows whose arg-max equals the label."""
+    """Fraction of rows whose arg-max equals the label, rounded to float32 (the value a float32 mean would give)."""
     if predictions.dim() < 2:
         raise ValueError(f"predictions must be [batch, classes], got shape {list(predictions.shape)}")
-    return (predictions.detach().argmax(dim=1) == labels).float().mean().item()
+    n = predictions.shape[0]
+    if n == 0:
+        return math.nan
+    # an integer count and one division: fewer tensor ops per step than `.float().mean()`, and the same value
+    # (k/n rounded once to float32 is what a float32 mean of k ones in n gives)
+    return float(np.float32(int((predictions.detach().argmax(dim=1) == labels).sum()) / n))
 
 
 def check_classification(predictions: torch.Tensor, labels: torch.Tensor) -> None:

@@ -3,7 +3,6 @@ place, checkpointed with the RNG state so that a resumed run continues bit for b
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Sequence
 from typing import Any
 
@@ -111,14 +110,19 @@ class NetworkModel:
             raise ShapeError(
                 f"network input changed shape: built for {list(self.input_shape)} per sample, got {list(sample_shape(x))}"
             )
+        # switch modes only when needed: `Module.train()` walks every submodule (tens of µs per step); evaluation
+        # restores the mode it found, so the top module's flag tells the mode of the whole model
         if self.inference:
-            model.eval()
+            if model.training:
+                model.eval()
             with torch.inference_mode():
                 return model(x)
-        model.train()
+        if not model.training:
+            model.train()
         dtype = self.loop.autocast_dtype
-        ctx = torch.autocast(x.device.type, dtype=dtype) if dtype is not None else contextlib.nullcontext()
-        with ctx:
+        if dtype is None:
+            return model(x)
+        with torch.autocast(x.device.type, dtype=dtype):
             return model(x)
 
     # -- checkpoint -----------------------------------------------------------------------------------------------

@@ -280,7 +280,7 @@ class PPOTrainerNode(QueueNode):
 
 def build_graph(runner: GraphRunner, config: dict) -> None:
     params = config["nodes"]
-    isaac_gym_env_node_1 = runner.add(IsaacGymEnvNode("1", "Cartpole (torch, 512 envs)", **params["1"]))
+    isaac_gym_env_node_1 = runner.add(IsaacGymEnvNode("1", "Cartpole (torch, 256 envs)", **params["1"]))
     or_node_1 = runner.add(ORNode("2", "OR/ANY Router", **params["2"]))
     ppo_agent_node_1 = runner.add(PPOAgentNode("3", "PPO Agent (Actor-Critic)", **params["3"]))
     isaac_gym_step_node_1 = runner.add(IsaacGymStepNode("4", "Isaac Gym Step", **params["4"]))
