@@ -3,7 +3,7 @@
 from dnne_runtime import GraphRunner, Input, QueueNode, SensorNode, RunContext, NodeError, run_main
 """
 
-from .cli import run_main
+from .cli import exit_process, run_main
 from .context import RunContext
 from .flags import parse_duration
 from .node import STOP, Input, NodeError, QueueNode, SensorNode
@@ -21,6 +21,7 @@ __all__ = [
     "RunContext",
     "SensorNode",
     "__version__",
+    "exit_process",
     "parse_duration",
     "run_main",
 ]

@@ -162,8 +162,8 @@ def save_checkpoint(
         return root / "latest"
     except OSError as exc:
         detail = exc.strerror or str(exc)
-        where = exc.filename or root
-        raise CheckpointError(f"cannot write checkpoint to {root} ({where}): {detail}") from exc
+        where = f" ({exc.filename})" if exc.filename and Path(exc.filename) != Path(root) else ""
+        raise CheckpointError(f"cannot write checkpoint to {root}{where}: {detail}") from exc
     finally:
         if tmp is not None:
             shutil.rmtree(tmp, ignore_errors=True)

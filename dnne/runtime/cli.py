@@ -10,7 +10,7 @@ import time
 from collections.abc import Callable
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from .activity import ActivityLog
 from .context import RunContext
@@ -21,6 +21,17 @@ from .runner import GraphRunner
 from .version import __version__
 
 BuildGraph = Callable[[GraphRunner, dict], None]
+
+
+def exit_process(code: int) -> NoReturn:
+    """Leave the program with `code`. A failed or interrupted run leaves at once (`os._exit` after flushing the
+    standard streams; every output file is already closed by `RunContext.finish`): Python's teardown of torch takes
+    seconds, and whoever waits on a crashed run should not wait for that."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    if code != 0:
+        os._exit(code)
+    sys.exit(code)
 
 
 class UsageError(Exception):
@@ -96,6 +107,12 @@ def _make_context(args: Any, default_config: Path) -> RunContext:
         metrics = Metrics(metric_paths)
     except OSError as exc:
         raise UsageError(f"cannot open the metrics file: {exc}") from None
+    if args.tensorboard:
+        from .reporting.tensorboard import open_logger
+
+        logger = open_logger(run_dir / "tensorboard", log=lambda msg: print(f"warning: {msg}", file=sys.stderr))
+        if logger is not None:
+            metrics.add_sink(logger)
     progress = Progress(enabled=False if args.quiet else None)
     workflow = config.get("workflow")
     ctx = RunContext(

@@ -40,6 +40,7 @@ class RuntimeNode:
         "base",
         "state",
         "wait_on",
+        "suspended_on",
         "getter",
         "since_ns",
         "t0",
@@ -61,7 +62,8 @@ class RuntimeNode:
         self.outs: dict[str, list[Channel]] = {name: [] for name in node.OUTPUTS}
         self.base: dict[str, Any] = dict.fromkeys(node.INPUTS)
         self.state = SETUP
-        self.wait_on: Any = None
+        self.wait_on: Any = None  # what the node waits for now (an empty input, _WAIT_ANY, or a full output)
+        self.suspended_on: Any = None  # the input its task awaited (wait_on moves past inputs that filled since)
         self.getter: asyncio.Future | None = None
         self.since_ns = 0
         self.t0 = 0
@@ -102,15 +104,35 @@ class Engine:
         if not fut.done():
             fut.set_result(None)
 
+    def _arrived(self, drt: RuntimeNode, ch: Channel) -> None:
+        """An item arrived on `ch`, which the waiting `drt` waits for: wake it, unless a later event input of it is
+        still empty. Then it waits for that one instead: no task switch for a firing that cannot happen yet (its
+        task still takes the inputs in their order once woken)."""
+        if drt.state == WAITING and not ch.sticky:
+            after = False
+            for _name, c in drt.events:
+                if after:
+                    if not c.items:
+                        drt.wait_on = c
+                        return
+                elif c is ch:
+                    after = True
+        self._wake(drt, TAKING)
+
     async def _wait_input(self, rt: RuntimeNode, ch: Any) -> None:
         fut = self._loop.create_future()
         rt.getter = fut
-        rt.wait_on = ch
+        rt.wait_on = rt.suspended_on = ch
         rt.state = WAITING
         self._idle(rt)
         await fut
 
     async def _wait_space(self, rt: RuntimeNode, ch: Channel) -> None:
+        drt = ch.dst_rt
+        if drt.getter is not None and drt.state == WAITING and drt.wait_on is not drt.suspended_on:
+            # its consumer was left waiting on a later input (see _arrived) with items it has not taken yet:
+            # wake it so that it takes them, as it would have without that shortcut (same queue capacity)
+            self._wake(drt, TAKING)
         while len(ch.items) >= ch.maxsize:
             fut = self._loop.create_future()
             ch.putter = fut
@@ -161,8 +183,11 @@ class Engine:
                         ch.high = len(items)
                 ch.sent += 1
                 drt = ch.dst_rt
-                if drt.getter is not None and (drt.wait_on is ch or (drt.wait_on is _WAIT_ANY and ch.any_order)):
-                    self._wake(drt, TAKING)
+                if drt.getter is not None:
+                    if drt.wait_on is ch:
+                        self._arrived(drt, ch)
+                    elif drt.wait_on is _WAIT_ANY and ch.any_order:
+                        self._wake(drt, TAKING)
         return None
 
     async def _send_rest(self, rt: RuntimeNode, rest: list) -> None:
@@ -191,8 +216,11 @@ class Engine:
                 ch.high = len(items)
         ch.sent += 1
         drt = ch.dst_rt
-        if drt.getter is not None and (drt.wait_on is ch or (drt.wait_on is _WAIT_ANY and ch.any_order)):
-            self._wake(drt, TAKING)
+        if drt.getter is not None:
+            if drt.wait_on is ch:
+                self._arrived(drt, ch)
+            elif drt.wait_on is _WAIT_ANY and ch.any_order:
+                self._wake(drt, TAKING)
 
     async def _node_main(self, rt: RuntimeNode) -> None:
         try:

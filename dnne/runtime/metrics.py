@@ -47,6 +47,7 @@ class Metrics:
         self._lock = threading.Lock()
         self._t0 = time.monotonic()
         self.count = 0
+        self._sinks: list[Any] = []  # extra consumers of data records (e.g. TensorBoard), each with write/close
         seen = set()
         for p in paths:
             path = Path(p)
@@ -58,8 +59,15 @@ class Metrics:
             self._files.append(open(path, "a", encoding="utf-8", buffering=1))  # noqa: SIM115 - closed in close()
             self.paths.append(path)
 
+    def add_sink(self, sink: Any) -> None:
+        """Also hand every data record (one without an "event" key) to `sink.write(record)`; closed with us."""
+        self._sinks.append(sink)
+
     def write(self, record: dict[str, Any]) -> None:
         """Write one record (a dict). `t` (seconds since start) is added unless present."""
+        if self._sinks and "event" not in record:
+            for sink in self._sinks:
+                sink.write(record)
         if not self._files:
             return
         rec = {k: _finite(v) for k, v in record.items()}
@@ -73,6 +81,9 @@ class Metrics:
 
     def close(self) -> None:
         with self._lock:
+            for sink in self._sinks:
+                sink.close()
+            self._sinks.clear()
             for f in self._files:
                 if not f.closed:
                     f.close()

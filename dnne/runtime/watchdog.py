@@ -104,7 +104,12 @@ class Watchdog:
                 return
             if self._stopped.wait(HARD_EXIT_AFTER_S):
                 return
-            sys.stderr.write(f"stall: the event loop is not responding for {HARD_EXIT_AFTER_S:.0f}s; stacks:\n")
+            # The loop is stuck inside one node's code, so reading the per-node states from here is safe.
+            sys.stderr.write(
+                f"stall: the event loop is not responding for {HARD_EXIT_AFTER_S:.0f}s\n"
+                + describe_states(runner, perf_counter_ns())
+                + "\nstacks:\n"
+            )
             faulthandler.dump_traceback(file=sys.stderr, all_threads=True)
             sys.stderr.flush()
             runner.ctx.finish("stall", 3)

@@ -69,11 +69,6 @@ def test_node_blocking_the_event_loop_is_killed_by_the_watchdog_with_stacks(hang
     assert checkpoint_step(run.checkpoints) == STEPS_PER_EPOCH
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="dnne/runtime/watchdog.py:107-108: when the event loop is blocked, the watchdog prints only thread stacks, "
-    "not the per-node states (describe_states) that name the stuck node and what waits on it",
-)
 def test_blocked_event_loop_report_names_the_stuck_node(hang_run):
     run, code, _ = hang_run
     assert code == 3

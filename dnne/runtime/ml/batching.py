@@ -67,8 +67,7 @@ class BatchFeed:
 
     def next(self) -> tuple[Any, Any, bool, dict[str, Any]]:
         assert self.iterator is not None
-        images, labels, complete, stats = self.iterator.next()
-        stats = dict(stats)
+        images, labels, complete, stats = self.iterator.next()  # a fresh stats dict per batch: extended in place
         stats["step"] = (stats["epoch"] - 1) * stats["batches_per_epoch"] + stats["batch"]
         stats["epoch_complete"] = complete
         return images, labels, complete, stats

@@ -91,9 +91,11 @@ class TrainingLoop:
         return self._stop_reason is not None
 
     async def end_of_step(self, step: int) -> None:
-        await self._catch_up(step)
-        for listener in list(self.step_listeners):
-            listener(step)
+        if self.observers:
+            await self._catch_up(step)
+        if self.step_listeners:
+            for listener in list(self.step_listeners):
+                listener(step)
         for evaluator in self.evaluators:
             n = int(getattr(evaluator, "every_n_steps", 0) or 0)
             if n > 0 and step % n == 0 and self._pending_epoch is None:
@@ -115,7 +117,10 @@ class TrainingLoop:
     # -- internals --------------------------------------------------------------------------------------------------
     async def _catch_up(self, step: int) -> None:
         for _ in range(MAX_CATCH_UP_YIELDS):
-            if all(getattr(o, "seen_step", step) >= step for o in self.observers):
+            for observer in self.observers:
+                if getattr(observer, "seen_step", step) < step:
+                    break
+            else:
                 return
             await asyncio.sleep(0)
         if not self._warned_lag:

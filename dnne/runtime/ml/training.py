@@ -36,7 +36,7 @@ class OptimizerStep:
         if not isinstance(loss, torch.Tensor) or loss.numel() != 1:
             raise TypeError(f"loss must be a scalar tensor, got {type(loss).__name__} {getattr(loss, 'shape', '')}")
         self.steps += 1
-        value = float(loss.detach())
+        value = loss.item()
         if self.inference:
             return {"step": self.steps, "loss": value}
         if not math.isfinite(value):
@@ -80,6 +80,7 @@ class EpochTracking:
         self.max_epochs_param = int(max_epochs)
         self.seen_step = 0
         self.epochs_done = 0
+        self._progress_epoch = -1  # the epoch the progress bar's total/description were set for
         self._reset_sums()
         self.history: list[dict] = []
         self.elapsed_before = 0.0  # time spent in the current epoch before a resume
@@ -119,22 +120,28 @@ class EpochTracking:
         if not isinstance(stats, dict) or "batch_size" not in stats:
             raise TypeError("epoch_stats must be GetBatch.epoch_stats (a dict with epoch, batch, batch_size, …)")
         n = int(stats["batch_size"])
-        loss_value = float(loss.detach()) if isinstance(loss, torch.Tensor) else float(loss)
-        acc_value = float(accuracy.detach()) if isinstance(accuracy, torch.Tensor) else float(accuracy)
+        loss_value = loss.item() if isinstance(loss, torch.Tensor) else float(loss)
+        acc_value = accuracy.item() if isinstance(accuracy, torch.Tensor) else float(accuracy)
         self.loss_sum += loss_value * n
         self.correct_sum += acc_value * n
         self.samples += n
         self.batches += 1
         self.seen_step = int(stats.get("step", self.seen_step + 1))
         epoch = int(stats.get("epoch", self.epochs_done + 1))
-        total = int(stats.get("batches_per_epoch", 0)) or None
-        self.ctx.progress.update(
-            1,
-            total=total * self.max_epochs if total and not self.inference else total,
-            description=f"{'inference' if self.inference else 'epoch'} {epoch}/{self.max_epochs}",
-            loss=self.loss_sum / self.samples,
-            acc=self.correct_sum / self.samples,
-        )
+        progress = self.ctx.progress
+        if epoch != self._progress_epoch:  # total and description change with the epoch only
+            self._progress_epoch = epoch
+            total = int(stats.get("batches_per_epoch", 0)) or None
+            max_epochs = self.max_epochs
+            progress.update(
+                0,
+                total=total * max_epochs if total and not self.inference else total,
+                description=f"{'inference' if self.inference else 'epoch'} {epoch}/{max_epochs}",
+            )
+        if progress.enabled:  # the running loss/accuracy are only worth passing when the bar is drawn
+            progress.update(1, loss=self.loss_sum / self.samples, acc=self.correct_sum / self.samples)
+        else:
+            progress.update(1)
         if not stats.get("epoch_complete", stats.get("completed", False)):
             return None
         seconds = self.elapsed_before + self.clock.elapsed
@@ -187,7 +194,8 @@ class EpochTracking:
             best = max(range(len(accs)), key=accs.__getitem__)
             items.append(("best test accuracy", f"{100 * accs[best]:.2f}% (epoch {self.history[best]['epoch']})"))
         items.append(("training time", f"{self.run_clock.elapsed:.1f} s"))
-        plot = self._plot()
+        # a crashed or stalled run must exit at once: no plot (importing matplotlib costs ~1 s)
+        plot = self._plot() if reason not in ("error", "stall") else None
         if plot:
             items.append(("curves", str(plot)))
         if not getattr(self.ctx.args, "quiet", False):

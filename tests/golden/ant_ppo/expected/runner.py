@@ -9,10 +9,9 @@ Regenerate: see the command below. Run: python runner.py --help
 # Graph hash: f8639aa567cd710d3273a48ba2093a488c1aa42ce1259dbb3e4ed40d8f8373b4
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
-from dnne_runtime import GraphRunner, Input, QueueNode, run_main
+from dnne_runtime import GraphRunner, Input, QueueNode, exit_process, run_main
 from dnne_runtime.envs import make_env
 from dnne_runtime.envs.stepper import EnvStepper
 from dnne_runtime.rl.agent import PolicyAgent
@@ -275,4 +274,4 @@ def build_graph(runner: GraphRunner, config: dict) -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(run_main(build_graph, config_path=Path(__file__).with_name("config.json")))
+    exit_process(run_main(build_graph, config_path=Path(__file__).with_name("config.json")))

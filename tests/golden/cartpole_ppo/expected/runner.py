@@ -9,12 +9,11 @@ Regenerate: see the command below. Run: python runner.py --help
 # Graph hash: bffb6bfbff1bdad64b59e1857684bf21ee8961ee228db407878f91c2909687be
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import torch
 
-from dnne_runtime import GraphRunner, Input, QueueNode, run_main
+from dnne_runtime import GraphRunner, Input, QueueNode, exit_process, run_main
 from dnne_runtime.envs import make_env
 from dnne_runtime.envs.stepper import EnvStepper
 from dnne_runtime.rl.agent import PolicyAgent
@@ -302,4 +301,4 @@ def build_graph(runner: GraphRunner, config: dict) -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(run_main(build_graph, config_path=Path(__file__).with_name("config.json")))
+    exit_process(run_main(build_graph, config_path=Path(__file__).with_name("config.json")))

@@ -9,12 +9,11 @@ Regenerate: see the command below. Run: python runner.py --help
 # Graph hash: d4737dd1c26d0f9959afad3280b1d6d23ae1493c239ac8ab6c94dab88e2a8e9a
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import torch.nn.functional as F
 
-from dnne_runtime import GraphRunner, Input, QueueNode, run_main
+from dnne_runtime import GraphRunner, Input, QueueNode, exit_process, run_main
 from dnne_runtime.data import load_mnist
 from dnne_runtime.ml.batching import BatchFeed, dataset_schema, make_iterator
 from dnne_runtime.ml.evaluation import SplitEvaluator, batch_accuracy, check_classification
@@ -382,4 +381,4 @@ def build_graph(runner: GraphRunner, config: dict) -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(run_main(build_graph, config_path=Path(__file__).with_name("config.json")))
+    exit_process(run_main(build_graph, config_path=Path(__file__).with_name("config.json")))

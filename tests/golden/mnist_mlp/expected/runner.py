@@ -9,12 +9,11 @@ Regenerate: see the command below. Run: python runner.py --help
 # Graph hash: 931fb1084009dce2aa986d99cac877ed6886aae257b9e6c32d81ab2912b0fb68
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import torch.nn.functional as F
 
-from dnne_runtime import GraphRunner, Input, QueueNode, run_main
+from dnne_runtime import GraphRunner, Input, QueueNode, exit_process, run_main
 from dnne_runtime.data import load_mnist
 from dnne_runtime.ml.batching import BatchFeed, dataset_schema, make_iterator
 from dnne_runtime.ml.evaluation import SplitEvaluator, batch_accuracy, check_classification
@@ -347,4 +346,4 @@ def build_graph(runner: GraphRunner, config: dict) -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(run_main(build_graph, config_path=Path(__file__).with_name("config.json")))
+    exit_process(run_main(build_graph, config_path=Path(__file__).with_name("config.json")))

@@ -9,10 +9,9 @@ Regenerate: see the command below. Run: python runner.py --help
 # Graph hash: 921f8bfe84a820674fb9dc846297489f1c37c0a9b83abbe5cb8f539be203a55a
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
-from dnne_runtime import GraphRunner, Input, QueueNode, run_main
+from dnne_runtime import GraphRunner, Input, QueueNode, exit_process, run_main
 
 
 # Node type 'TestBundle' (template 'bundle.py.jinja')
@@ -100,4 +99,4 @@ def build_graph(runner: GraphRunner, config: dict) -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(run_main(build_graph, config_path=Path(__file__).with_name("config.json")))
+    exit_process(run_main(build_graph, config_path=Path(__file__).with_name("config.json")))
