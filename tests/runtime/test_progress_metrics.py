@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from dnne.runtime import run_main
+from dnne.runtime import Input, QueueNode, run_main
 from dnne.runtime.metrics import Metrics
 from dnne.runtime.progress import Progress
 
@@ -63,3 +63,30 @@ def test_node_error_writes_error_and_done_records(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "node 2 (Faulty 'bad') failed at firing 3: ValueError: injected" in err
     assert "run ended: error" in err
+
+
+class _Report(QueueNode):
+    """Writes one metrics record per item: {"step": x, "loss": 1/x}."""
+
+    INPUTS = {"x": Input.CONSUME}
+
+    async def compute(self, x):
+        self.ctx.metrics.write({"step": x, "loss": 1.0 / x})
+
+
+def test_tensorboard_flag_logs_data_records_as_scalars(tmp_path):
+    pytest.importorskip("tensorboard")
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    def build(runner, config):
+        runner.connect(runner.add(Count("1", n=5)), "x", runner.add(_Report("2", "report")), "x")
+
+    config = tmp_path / "config.json"
+    config.write_text('{"nodes": {}}')
+    run_dir = tmp_path / "r"
+    assert run_main(build, config_path=config, argv=["--run-dir", str(run_dir), "--tensorboard", "--quiet"]) == 0
+    events = EventAccumulator(str(run_dir / "tensorboard"))
+    events.Reload()
+    losses = events.Scalars("loss")
+    assert [e.step for e in losses] == [1, 2, 3, 4, 5]
+    assert [round(e.value, 6) for e in losses] == [1.0, 0.5, round(1 / 3, 6), 0.25, 0.2]
