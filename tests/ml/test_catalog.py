@@ -118,6 +118,8 @@ def test_every_type_exports_in_a_small_workflow():
     saver = small.add("SaveCheckpoint", {"every_n": 5, "tag": "every-5-steps"})
     small.link(small.find("EpochTracker"), "training_summary", stopper, "training_summary")
     small.link(small.find("TrainingStep"), "step_complete", saver, "trigger")
+    exporter = small.add("ExportModel", {"format": "both", "when": "every_epoch"})
+    small.link(small.find("Network"), "model", exporter, "model")
     exported |= _keys(_exports(small))
 
     wf = UIWorkflow()

@@ -1,5 +1,5 @@
 """ML pack: layers, Network (folds its layer chain), losses, optimizers, LR schedules, TrainingStep, EpochTracker,
-Evaluate, EarlyStopping and SaveCheckpoint."""
+Evaluate, EarlyStopping, SaveCheckpoint and ExportModel."""
 
 from dnne.catalog.ml import (
     accuracy,
@@ -14,6 +14,7 @@ from dnne.catalog.ml import (
     early_stopping,
     epoch_tracker,
     evaluate,
+    export_model,
     flatten,
     linear_layer,
     lr_scheduler,
@@ -49,4 +50,5 @@ NODE_TYPES = (
     lr_scheduler.NODE_TYPE,
     early_stopping.NODE_TYPE,
     save_checkpoint.NODE_TYPE,
+    export_model.NODE_TYPE,
 )

@@ -28,6 +28,8 @@ class EpisodeStats:
         self.lengths += 1
         self.env_steps += self.num_envs
         done = dones.reshape(-1).bool()
+        if not bool(done.any()):  # most steps: skip the masked copies
+            return self.returns.new_empty(0), self.lengths.new_empty(0)
         finished_returns = self.returns[done].clone()
         finished_lengths = self.lengths[done].clone()
         if finished_returns.numel():
