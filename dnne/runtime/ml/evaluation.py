@@ -10,7 +10,6 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-
 _NUMPY_FLOATS = (torch.float32, torch.float64, torch.float16)
 _NUMPY_INTS = (torch.int64, torch.int32, torch.int16, torch.uint8)
 
