@@ -185,7 +185,10 @@ class Engine:
                 drt = ch.dst_rt
                 if drt.getter is not None:
                     if drt.wait_on is ch:
-                        self._arrived(drt, ch)
+                        if len(drt.events) > 1:
+                            self._arrived(drt, ch)
+                        else:
+                            self._wake(drt, TAKING)
                     elif drt.wait_on is _WAIT_ANY and ch.any_order:
                         self._wake(drt, TAKING)
         return None
@@ -218,7 +221,10 @@ class Engine:
         drt = ch.dst_rt
         if drt.getter is not None:
             if drt.wait_on is ch:
-                self._arrived(drt, ch)
+                if len(drt.events) > 1:
+                    self._arrived(drt, ch)
+                else:
+                    self._wake(drt, TAKING)
             elif drt.wait_on is _WAIT_ANY and ch.any_order:
                 self._wake(drt, TAKING)
 
