@@ -68,5 +68,9 @@ def test_stop_latencies(exported, data_dir, tmp_path):
         if r["kind"] == "crash":
             assert r["to_graph_stop_s"] < 1.0, r  # the graph stops within a second of an exception
         if r["kind"] == "stall":
-            assert r["to_done_s"] >= 1.0, r  # never before --stall-timeout
+            # never before --stall-timeout: the watchdog counts from the last *finished* firing, which precedes the
+            # tap's marker by up to one step (delay_ms = 50), and the two clocks are tied to within ~10 ms
+            assert r["to_done_s"] >= 1.0 - 0.05 - 0.01, r
         assert r["to_exit_s"] < 15.0, r  # generous: shared CI machines; the table in docs/reliability.md is typical
+        if r["kind"] == "crash":
+            assert r["to_exit_s"] < 1.0, r  # a failed run exits at once (no plot, no interpreter teardown)
