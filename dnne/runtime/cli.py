@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from .activity import ActivityLog
+from .config_check import ConfigError, NodeParams, explain_build_error
 from .context import RunContext
 from .flags import parse_args
 from .metrics import Metrics
@@ -59,7 +60,17 @@ def run_main(build_graph: BuildGraph, *, config_path: str | Path, argv: list[str
             ctx.finish("sigint", 130)
             return 130
         except Exception as exc:  # noqa: BLE001 - an edited config or a wiring error: report, don't trace
-            print(f"error: cannot build the graph from {ctx.config_path}: {type(exc).__name__}: {exc}", file=sys.stderr)
+            namespace = getattr(build_graph, "__globals__", {})
+            explained = (
+                str(exc) if isinstance(exc, ConfigError) else explain_build_error(exc, ctx.config["nodes"], namespace)
+            )
+            if explained is not None:
+                print(f"error: {ctx.config_path}: {explained}", file=sys.stderr)
+            else:
+                print(
+                    f"error: cannot build the graph from {ctx.config_path}: {type(exc).__name__}: {exc}",
+                    file=sys.stderr,
+                )
             if args.verbose:
                 import traceback
 
@@ -169,6 +180,7 @@ def load_config(path: Path) -> dict:
     nodes = config.setdefault("nodes", {})
     if not isinstance(nodes, dict):
         raise UsageError(f"config file {path}: 'nodes' must be an object of node id → parameters")
+    config["nodes"] = NodeParams(nodes)
     return config
 
 

@@ -20,6 +20,7 @@ from time import perf_counter_ns
 from typing import Any
 
 from .channels import POLICIES, Channel
+from .config_check import check_node_params
 from .context import RunContext
 from .engine import BLOCKED, SENDING, SETUP, TAKING, Engine, RuntimeNode
 from .node import PRIMED_TOKEN, Input, NodeError, QueueNode
@@ -64,6 +65,9 @@ class GraphRunner(Engine):
         for name in node.PRIMED:
             if name not in node.INPUTS:
                 raise ValueError(f"node {node.describe()}: PRIMED input {name!r} is not in INPUTS")
+        nodes_config = self.ctx.config.get("nodes") if isinstance(self.ctx.config, dict) else None
+        if isinstance(nodes_config, dict) and node.node_id in nodes_config:
+            check_node_params(node, dict.get(nodes_config, node.node_id))
         self.nodes[node.node_id] = node
         self._rt[node.node_id] = RuntimeNode(node)
         node.ctx = self.ctx

@@ -1,22 +1,27 @@
-"""Bypassed / muted nodes and frontend-only nodes (Reroute, PrimitiveNode, Note) are resolved away.
+"""Bypassed / muted nodes and frontend-only nodes (Reroute, PrimitiveNode, Note, GetNode/SetNode) are resolved away.
 
 Each connection into a remaining node gets its real source: through Reroute chains, through bypassed nodes (the
-first input whose type matches the output's, preferring the same slot index), to a PrimitiveNode's value (a
-constant source), or to nothing when the chain ends at a muted node or an unconnected input.
+first input whose type matches the output's, preferring the same slot index), from a GetNode to the input of the
+SetNode with the same name (KJNodes wormholes, matched within one graph level: the id prefix before the last ':'),
+to a PrimitiveNode's value (a constant source), or to nothing when the chain ends at a muted node or an unconnected
+input.
 """
 
 from __future__ import annotations
 
+import difflib
 from typing import Any
 
-from dnne.workflow.raw import Conn, RawNode, Source, canonical_type
+from dnne.workflow.raw import Conn, RawNode, Source, canonical_type, short
 from dnne.workflow.ui_graph import Level
 
 MUTED, BYPASSED = 2, 4
 REROUTE = "Reroute"
 PRIMITIVE = "PrimitiveNode"
+GET_NODE, SET_NODE = "GetNode", "SetNode"
+WORMHOLES = frozenset({GET_NODE, SET_NODE})
 DECORATIVE = frozenset({"Note", "MarkdownNote"})
-VIRTUAL = frozenset({REROUTE, PRIMITIVE}) | DECORATIVE
+VIRTUAL = frozenset({REROUTE, PRIMITIVE}) | WORMHOLES | DECORATIVE
 
 
 def is_legacy_group_node(node_type: str) -> bool:
@@ -41,7 +46,7 @@ def resolve(level: Level) -> Level:
             out.add("W_MUTED", "this node is muted (mode 2) and left out of the program", **node.where())
         elif node.mode != BYPASSED and node.type not in VIRTUAL:
             out.nodes[node.id] = node
-    resolver = _Resolver(level.nodes, incoming, out)
+    resolver = _Resolver(level.nodes, incoming, out, _setters(level.nodes, out))
     for conn in level.conns:
         if conn.dst not in out.nodes:
             continue
@@ -54,10 +59,17 @@ def resolve(level: Level) -> Level:
 
 
 class _Resolver:
-    def __init__(self, nodes: dict[str, RawNode], incoming: dict[str, dict[str, Conn]], out: Level):
+    def __init__(
+        self,
+        nodes: dict[str, RawNode],
+        incoming: dict[str, dict[str, Conn]],
+        out: Level,
+        setters: dict[tuple[str, str], list[RawNode]],
+    ):
         self.nodes = nodes
         self.incoming = incoming
         self.out = out
+        self.setters = setters
         self.memo: dict[tuple[str, Any], Source | None] = {}
         self.reported: set[str] = set()
 
@@ -102,8 +114,10 @@ class _Resolver:
             return self._primitive(node), True
         if node.type in DECORATIVE or node.mode == MUTED:
             return None, True
+        if node.type == GET_NODE:
+            return self._setter_of(node), False
         inputs = self.incoming.get(node.id, {})
-        if node.type == REROUTE:
+        if node.type in (REROUTE, SET_NODE):
             conn = next(iter(inputs.values()), None)
             return (conn.src if conn else None), conn is None
         slot = src.slot
@@ -127,6 +141,29 @@ class _Resolver:
         conn = inputs.get(choice)
         return (conn.src if conn else None), conn is None
 
+    def _setter_of(self, getter: RawNode) -> Source | None:
+        """The SetNode output a GetNode stands for (None, reported once, when there is not exactly one)."""
+        name = wormhole_name(getter)
+        found = self.setters.get((_scope(getter.id), name), []) if name is not None else []
+        if len(found) == 1:
+            return Source(found[0].id, slot=0, name="output")
+        if getter.id not in self.reported and len(found) == 0:
+            self.reported.add(getter.id)
+            scope = _scope(getter.id)
+            names = sorted(n for s, n in self.setters if s == scope)
+            close = difflib.get_close_matches(name, names, n=1) if name is not None else []
+            hint = f"did you mean {close[0]!r}? " if close else ""
+            self.out.add(
+                "E_WORMHOLE",
+                "this GetNode has no name" if name is None else f"no SetNode is named {name!r}",
+                **getter.where(),
+                field="Constant",
+                expected="the name of a SetNode in the same graph",
+                got=short(getter.widgets_values if name is None else name),
+                hint=hint + "add a SetNode with this name, pick an existing name, or connect the consumer directly",
+            )
+        return None  # two or more SetNodes: reported by _setters
+
     def _primitive(self, node: RawNode) -> Source | None:
         values = node.widgets_values
         if isinstance(values, list) and values:
@@ -140,12 +177,62 @@ class _Resolver:
         self.reported.add(node_id)
         node = self.nodes[node_id]
         members = sorted({k[0] for k in path})
+        kinds = "reroute/bypassed"
+        if any(self.nodes[m].type in WORMHOLES for m in members if m in self.nodes):
+            kinds = "reroute/bypassed/GetNode/SetNode"
         self.out.add(
             "E_REROUTE_LOOP",
-            "these reroute/bypassed nodes feed each other in a loop: " + ", ".join(members),
+            f"these {kinds} nodes feed each other in a loop: " + ", ".join(members),
             **node.where(),
             hint="a reroute chain must end at a real node's output",
         )
+
+
+def wormhole_name(node: RawNode) -> str | None:
+    """The name a GetNode/SetNode carries in its only widget (a list or a dict of widget values)."""
+    values = node.widgets_values
+    if isinstance(values, dict):
+        values = list(values.values())
+    name = values[0] if isinstance(values, list) and values else None
+    return name if isinstance(name, str) and name else None
+
+
+def _scope(node_id: str) -> str:
+    """The graph level of a (flattened) node id: "5:2:1" → "5:2"; top-level ids → ""."""
+    return node_id.rpartition(":")[0]
+
+
+def _setters(nodes: dict[str, RawNode], out: Level) -> dict[tuple[str, str], list[RawNode]]:
+    """SetNodes by (graph level, name); a nameless SetNode or a second one with the same name is reported."""
+    found: dict[tuple[str, str], list[RawNode]] = {}
+    for node in nodes.values():
+        if node.type != SET_NODE:
+            continue
+        name = wormhole_name(node)
+        if name is None:
+            out.add(
+                "E_WORMHOLE",
+                "this SetNode has no name",
+                **node.where(),
+                field="Constant",
+                expected="a non-empty name",
+                got=short(node.widgets_values),
+                hint="give the SetNode a name in the editor",
+            )
+            continue
+        same = found.setdefault((_scope(node.id), name), [])
+        if same:
+            out.add(
+                "E_WORMHOLE",
+                f"two SetNodes are named {name!r} (nodes {same[0].id} and {node.id}); GetNodes cannot tell them apart",
+                **node.where(),
+                field="Constant",
+                expected="one SetNode per name",
+                got=f"{len(same) + 1} SetNodes named {name!r}",
+                hint="rename one of them, and point each GetNode at the one it means",
+            )
+        same.append(node)
+    return found
 
 
 def _bypass_input(node: RawNode, slot: int, out_type: str) -> str | None:

@@ -1,7 +1,8 @@
 """Subgraph flattening: instances of `definitions.subgraphs[]` are replaced by their inner nodes.
 
 Inner ids become "<instance id>:<inner id>" (joined with ':' at every nesting level). Links from the subgraph input
-node (-10) take the instance's incoming link; links to the output node (-20) feed the instance's consumers. Promoted
+node (-10) take the instance's incoming link; links to the output node (-20) feed the instance's consumers (a -10 → -20
+pass-through is a synthetic Reroute made by ui_graph.py, so it chains and nests like inner nodes). Promoted
 widget values on the instance (`proxyWidgets` + `widgets_values`, `widgets_values_named`, or widget inputs) become
 constant sources or overrides of the inner node's widget. Muted or bypassed instances are not expanded (modes.py
 handles them like any node).

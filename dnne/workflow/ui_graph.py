@@ -1,7 +1,8 @@
 """Read one UI graph level (a 0.4 / version-1 workflow, or a subgraph definition) into raw nodes and connections.
 
 The link table is cross-checked with each node's `inputs[i].link` and `outputs[i].links` (bad-inputs cases 10–15).
-Links from the subgraph input node (-10) and to the subgraph output node (-20) are returned separately.
+Links from the subgraph input node (-10) and to the subgraph output node (-20) are returned separately; a link
+from -10 straight to -20 becomes a synthetic Reroute node `pass<link id>`.
 """
 
 from __future__ import annotations
@@ -311,7 +312,8 @@ def _connect(links: list[_Link], by_int: dict[int, dict], level: Level, is_subgr
             continue
         if link.dst == SUBGRAPH_OUTPUT_ID:
             if link.src == SUBGRAPH_INPUT_ID:
-                continue  # a pass-through subgraph wire: no node involved
+                _pass_through(link, level)
+                continue
             source = _source(link, by_int, level)
             if source is not None:
                 level.to_outputs.append((link.dst_slot, source))
@@ -376,6 +378,22 @@ def _connect(links: list[_Link], by_int: dict[int, dict], level: Level, is_subgr
                 field=name,
                 hint="re-draw the connection in the editor",
             )
+
+
+def _pass_through(link: _Link, level: Level) -> None:
+    """A subgraph input wired straight to a subgraph output becomes a Reroute, which flattening and modes.py
+    then trace like any other: the outer consumer gets whatever feeds the instance's input."""
+    node = RawNode(
+        id=f"pass{link.id}",
+        type="Reroute",
+        title=f"subgraph pass-through (input {link.src_slot} to output {link.dst_slot})",
+        inputs=[RawSlot("input", link.type)],
+        outputs=[RawSlot("output", link.type, links=(link.id,))],
+        path=link.path,
+    )
+    level.nodes[node.id] = node
+    level.from_inputs.append((link.src_slot, node.id, "input"))
+    level.to_outputs.append((link.dst_slot, Source(node.id, slot=0, name="output")))
 
 
 def _source(link: _Link, by_int: dict[int, dict], level: Level) -> Source | None:

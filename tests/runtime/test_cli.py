@@ -143,7 +143,7 @@ def test_build_error_and_usage_errors_exit_2(tmp_path, capsys):
     config.write_text(json.dumps({"nodes": {"1": {"tag": "a", "unknown_param": 1}}}))
     assert run_main(build, config_path=config, argv=["--run-dir", str(tmp_path / "r")]) == 2
     err = capsys.readouterr().err
-    assert f"cannot build the graph from {config}" in err and "unknown_param" in err
+    assert f"error: {config}: node 1 (Seen): unknown parameter 'unknown_param'" in err
     assert json.loads((tmp_path / "r" / "metrics.jsonl").read_text().splitlines()[-1])["exit_code"] == 2
     assert run_main(build, config_path=config, argv=["--threads", "0"]) == 2
     assert "expected an integer ≥ 1" in capsys.readouterr().err

@@ -202,6 +202,21 @@ def cases() -> dict[str, bytes | dict | list]:
     doc = small(c).to_ui()
     doc["nodes"].append({"id": 30, "type": "workflow>My Group", "mode": 0, "inputs": [], "outputs": []})
     out["27_legacy_group_node"] = doc
+    doc = small(c).to_ui()  # Network.output → SetNode "net out"; a GetNode with a misspelt name feeds TrainingStep.loss
+    wormhole = {"mode": 0, "widgets_values": ["net out"]}
+    doc["nodes"] += [
+        {"id": 40, "type": "SetNode", "title": "Set_net out", **wormhole},
+        {"id": 41, "type": "GetNode", "title": "Get_net_out", **wormhole, "widgets_values": ["net_out"]},
+        {"id": 42, "type": "SetNode", "title": "Set_net out", **wormhole},
+    ]
+    node(doc, 40)["inputs"] = [{"name": "TENSOR", "type": "TENSOR", "link": 10}]
+    node(doc, 40)["outputs"] = [{"name": "*", "type": "*", "links": None}]
+    node(doc, 41)["outputs"] = [{"name": "TENSOR", "type": "TENSOR", "links": [40]}]
+    node(doc, 42)["inputs"] = [{"name": "TENSOR", "type": "TENSOR", "link": None}]
+    next(lk for lk in doc["links"] if lk[0] == 10)[3:5] = [40, 0]
+    doc["links"].append([40, 41, 0, 6, 0, "TENSOR"])
+    node(doc, 6)["inputs"][0]["link"] = 40
+    out["27_wormhole_mismatch"] = doc
     return out
 
 
