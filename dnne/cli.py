@@ -49,7 +49,7 @@ def _terminal_safe(text: str) -> str:
     return escape("".join(c if c.isprintable() or c == "\n" else repr(c)[1:-1] for c in text))
 
 
-def _print_diagnostics(diagnostics: list[Diagnostic]) -> None:
+def _print_diagnostics(diagnostics: list[Diagnostic], strict: bool = False) -> None:
     console = _err()
     for diag in sorted(diagnostics, key=Diagnostic.sort_key):
         colour = "red" if diag.is_error else "yellow"
@@ -58,7 +58,8 @@ def _print_diagnostics(diagnostics: list[Diagnostic]) -> None:
     errors = sum(d.is_error for d in diagnostics)
     warnings = len(diagnostics) - errors
     if diagnostics:
-        console.print(f"{errors} error(s), {warnings} warning(s)")
+        why = " (--strict: warnings count as errors)" if strict and warnings and not errors else ""
+        console.print(f"{errors} error(s), {warnings} warning(s){why}")
 
 
 def _fail(exc: BaseException, as_json: bool, strict: bool = False) -> typer.Exit:
@@ -69,7 +70,7 @@ def _fail(exc: BaseException, as_json: bool, strict: bool = False) -> typer.Exit
         if as_json:
             _print_json(node_errors_report(exc.diagnostics, strict=strict))
         else:
-            _print_diagnostics(exc.diagnostics)
+            _print_diagnostics(exc.diagnostics, strict)
         return typer.Exit(EXIT_INVALID)
     internal = not isinstance(exc, DnneError)
     message = f"{type(exc).__name__}: {exc}" if internal else str(exc)
@@ -108,7 +109,7 @@ def _root(
 @app.command("export")
 def export_cmd(
     workflow: Path = typer.Argument(..., help="Workflow JSON file (UI or API format)."),
-    out: Optional[Path] = typer.Option(None, "-o", "--out", help="Output folder [default: exports/<workflow name>]."),
+    out: Optional[Path] = typer.Option(None, "-o", "--out", help="Output folder (default: exports/<workflow name>)."),
     strict: bool = typer.Option(False, "--strict", help="Treat warnings as errors."),
     as_json: bool = typer.Option(False, "--json", help="Print the result as JSON on stdout."),
     check: bool = typer.Option(False, "--check", help="Write nothing; exit 1 if the existing export is stale."),
@@ -191,7 +192,7 @@ def validate_cmd(
     if as_json:
         _print_json(node_errors_report(diagnostics, strict=strict))
     else:
-        _print_diagnostics(diagnostics)
+        _print_diagnostics(diagnostics, strict and failed)
         if not failed:
             _err().print("workflow is valid")
     raise typer.Exit(EXIT_INVALID if failed else EXIT_OK)

@@ -7,8 +7,9 @@ Codes are stable: `E_…` errors, `W_…` warnings.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
-from typing import Any, Iterable
+from typing import Any
 
 
 @dataclass(frozen=True)

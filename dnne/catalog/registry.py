@@ -7,8 +7,8 @@ group `dnne.nodes`, whose entries point at an iterable of `NodeType` or a callab
 from __future__ import annotations
 
 import importlib
+from collections.abc import Iterable, Iterator
 from importlib.metadata import entry_points
-from typing import Iterable, Iterator
 
 from dnne.catalog.spec import InputMode, NodeType
 from dnne.errors import CatalogError

@@ -27,9 +27,10 @@ from __future__ import annotations
 
 import enum
 import math
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Mapping, Protocol, Sequence
+from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
     from dnne.workflow.model import Graph, GraphNode
@@ -121,7 +122,7 @@ class NodeExport:
 class ExportContext(Protocol):
     """What an exporter may look at besides its own node: the whole (validated) graph, read-only."""
 
-    graph: "Graph"
+    graph: Graph
 
     def warn(self, code: str, message: str, **where: Any) -> None: ...
     def error(self, code: str, message: str, **where: Any) -> None: ...
@@ -130,7 +131,7 @@ class ExportContext(Protocol):
 Exporter = Callable[["GraphNode", ExportContext], NodeExport]
 
 
-def default_exporter(node: "GraphNode", ctx: ExportContext) -> NodeExport:
+def default_exporter(node: GraphNode, ctx: ExportContext) -> NodeExport:
     """Widget values become constructor parameters, unchanged."""
     return NodeExport(params=dict(node.widgets))
 
@@ -159,7 +160,7 @@ class NodeType:
     is_sink: bool = False  # a terminal node: a graph needs at least one (TrainingStep, EpochTracker, PPOTrainer, …)
     requirements: tuple[str, ...] = ()
     legacy_types: tuple[str, ...] = ()
-    type_vars: Callable[[Sequence["GraphNode"]], Mapping[str, Any]] | None = None
+    type_vars: Callable[[Sequence[GraphNode]], Mapping[str, Any]] | None = None
     python_module: str = "custom_nodes.dnne"
 
     # -- lookups -------------------------------------------------------------------------------------------

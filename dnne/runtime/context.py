@@ -118,6 +118,8 @@ class RunContext:
         if self._checkpoint_tag is not None:
             tag, self._checkpoint_tag = self._checkpoint_tag, None
             runner.save_checkpoint(tag)
+            if tag == "final":  # the stop then needs no second "final" at this same step
+                runner._final_at_boundary = self._boundaries
 
     # -- run bookkeeping -----------------------------------------------------------------------------------------
     def load_resume(self) -> Checkpoint:

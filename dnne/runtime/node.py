@@ -90,7 +90,7 @@ class QueueNode:
         """Restore what `state_dict` returned. Called after `setup()` when resuming."""
 
     async def on_stop(self, reason: str) -> None:
-        """Called once after the graph stopped (reason: done|timeout|max_steps|sigint|sigterm|error|stall|…)."""
+        """Called once after the graph stopped (reason: done|timeout|max_steps|sigint|sigterm|error|stall|…), if setup ran."""
 
     def describe(self) -> str:
         """`<id> (<Class> '<title>')`, the way errors name a node."""

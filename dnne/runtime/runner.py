@@ -50,6 +50,8 @@ class GraphRunner(Engine):
         self.reason: str | None = None
         self.exit_code: int | None = None
         self._final_checkpoint_taken = False
+        self._final_at_boundary = -1  # ctx._boundaries when a node-requested "final" checkpoint was written
+        self._set_up: set[str] = set()  # nodes whose setup was called: only they get on_stop
 
     # -- building ------------------------------------------------------------------------------------------------
     def add(self, node: QueueNode) -> QueueNode:
@@ -206,6 +208,7 @@ class GraphRunner(Engine):
             if self._stop.done():
                 return
             rt.state = SETUP
+            self._set_up.add(rt.node.node_id)
             try:
                 await rt.node.setup()
                 if ckpt is not None and rt.node.node_id in ckpt.nodes:
@@ -294,9 +297,12 @@ class GraphRunner(Engine):
         elif reason == "stall" and self._stall_text:
             print(self._stall_text, file=sys.stderr)
         fired = any(rt.firings for rt in self._rt.values())
-        if reason not in ("error", "stall", "usage") and fired and not self._final_checkpoint_taken:
+        final_taken = self._final_checkpoint_taken or self._final_at_boundary == ctx._boundaries
+        if reason not in ("error", "stall", "usage") and fired and not final_taken:
             self.save_checkpoint("final", quiet=True)
         for rt in self._rt.values():
+            if rt.node.node_id not in self._set_up:
+                continue
             try:
                 await rt.node.on_stop(reason)
             except Exception as exc:  # noqa: BLE001

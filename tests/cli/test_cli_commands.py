@@ -83,8 +83,12 @@ def test_warnings_pass_unless_strict(cli, tmp_path):
     wf = _write(tmp_path, doc)
     result = cli("export", wf, "-o", tmp_path / "out")
     assert result.exit_code == 0 and "W_EMPTY_BUNDLE" in result.output
-    assert cli("export", wf, "-o", tmp_path / "strict", "--strict").exit_code == 1
+    strict = cli("export", wf, "-o", tmp_path / "strict", "--strict")
+    assert strict.exit_code == 1 and "(--strict: warnings count as errors)" in strict.output
     assert not (tmp_path / "strict").exists()
+    validated = cli("validate", wf, "--strict")
+    assert validated.exit_code == 1 and "(--strict: warnings count as errors)" in validated.output
+    assert "--strict" not in cli("validate", wf).output
 
 
 def test_export_check(cli, tmp_path):
@@ -124,6 +128,12 @@ def test_nodes(cli):
     assert info["TestCounter"]["output_name"] == ["value"]
     result = cli("nodes")
     assert result.exit_code == 0 and "TestScale" in result.stdout
+
+
+def test_export_help_shows_the_default_out_dir(cli):
+    result = cli("export", "--help")
+    assert result.exit_code == 0
+    assert "exports/<workflow name>" in " ".join(result.stdout.split())  # not eaten as rich markup
 
 
 def test_usage_errors_exit_2(cli, tmp_path):

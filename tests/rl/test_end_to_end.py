@@ -66,6 +66,8 @@ def test_ant_example_trains_a_few_updates(tmp_path, rl_catalog):
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert len(updates(records)) == 1  # 8 envs × horizon 128 = 1024 transitions per update
     assert final(records)["env_steps"] == 1024
+    assert [r["event"] for r in updates(records)] == ["update"] and final(records)["event"] == "summary"
+    assert records[-1]["event"] == "done"  # like every runner: records are selected by their `event`
     assert firings(records)["IsaacGymStepNode"] == 128
 
 

@@ -52,6 +52,11 @@ class NetworkModel:
             self.loop.add_step_listener(self._on_step)
         if self.load_on_start and not ctx.resume:
             self._pending = self._weights_from_checkpoint_dir(ctx)
+        elif self.inference and not ctx.resume:
+            ctx.warn(
+                f"network {self.node.describe()}: --inference without --resume DIR uses untrained weights; "
+                "pass --resume <checkpoint dir> to load a trained model"
+            )
 
     def _weights_from_checkpoint_dir(self, ctx: Any) -> tuple[dict, dict] | None:
         folder = ctx.checkpoint_dir / "latest" if ctx.checkpoint_dir is not None else None

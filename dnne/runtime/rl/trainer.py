@@ -109,7 +109,12 @@ class PPOTrainerLoop:
 
     def _log_update(self) -> None:
         updates = self.learner.updates
-        record = {"update": updates, **self.summary(), **{k: round(v, 6) for k, v in self.last_losses.items()}}
+        record = {
+            "event": "update",
+            "update": updates,
+            **self.summary(),
+            **{k: round(v, 6) for k, v in self.last_losses.items()},
+        }
         self.curve.append(record)
         progress = getattr(self.ctx, "progress", None)
         if progress is not None:
@@ -163,7 +168,13 @@ class PPOTrainerLoop:
     def finish(self, reason: str) -> dict:
         """At the end of the run: the final metrics record, a one-line summary, and the learning-curve PNG."""
         summary = self.summary()
-        record = {"done": True, "reason": reason, "mode": "inference" if self.inference else "train", **summary}
+        record = {
+            "event": "summary",
+            "done": True,
+            "reason": reason,
+            "mode": "inference" if self.inference else "train",
+            **summary,
+        }
         if self.learner is not None:
             record["updates"] = self.learner.updates
         metrics = getattr(self.ctx, "metrics", None)

@@ -206,7 +206,8 @@ class FashionMNISTDataset(QueueNode):
     async def compute(self):
         data_dir = self.ctx.args.data_dir or self.data_path
         dataset = load_mnist(data_dir, download=self.download, fashion=True).to(self.ctx.device)
-        self.ctx.debug(f"{self.describe()}: {dataset.name} from {dataset.source}")
+        sizes = f"{len(dataset.train):,} train / {len(dataset.test):,} test samples"
+        self.ctx.log(f"{dataset.name}: {sizes} from {dataset.source}")
         return {"dataset": dataset, "schema": dataset_schema(dataset, train=self.train)}
 
 
