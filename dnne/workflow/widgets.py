@@ -137,11 +137,17 @@ class WidgetMapper:
             if i >= len(given):
                 rest = [x for x in widgets[index:] if x.name not in self.linked]
                 self._missing(rest, values, expected=", ".join(x.name for x in widgets), got=short(given))
+                self._extras(extras)
                 return values
             values[w.name] = given[i]
             i += 1
             spare = len(given) - i > len(widgets) - index - 1
-            if w.has_control_widget and spare and _is_control(given[i]):
+            if (
+                w.has_control_widget
+                and i < len(given)
+                and _is_control(given[i])
+                and (spare or _not_for_next(widgets, index, given[i]))
+            ):
                 extras.append(f"control_after_generate {given[i]!r} after {w.name!r}")
                 i += 1
         rest = given[i:]
@@ -157,11 +163,14 @@ class WidgetMapper:
             )
             return values
         extras.extend(f"extra value {v!r} at the end" for v in rest)
+        self._extras(extras)
+        return values
+
+    def _extras(self, extras: list[str]) -> None:
         if extras:
             self.add(
                 "W_WIDGET_EXTRA", "ignored editor-only widget values: " + "; ".join(extras), field="widgets_values"
             )
-        return values
 
 
 def check_value(spec: InputSpec, value: Any, where: dict[str, Any], diags: list[Diagnostic]) -> bool:
@@ -189,6 +198,14 @@ def check_value(spec: InputSpec, value: Any, where: dict[str, Any], diags: list[
         )
     )
     return False
+
+
+def _not_for_next(widgets: tuple[InputSpec, ...], index: int, value: Any) -> bool:
+    """True when `value` cannot be the next widget's value: then it is the control companion of widget `index`, even
+    if the workflow was saved before newer optional widgets were added (the original BatchSampler: 32, true, -1,
+    "fixed" against batch_size, shuffle, seed, drop_last)."""
+    following = widgets[index + 1] if index + 1 < len(widgets) else None
+    return following is None or check_widget_value(following, value) is not None
 
 
 def _is_control(value: Any) -> bool:

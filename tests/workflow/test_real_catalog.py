@@ -44,3 +44,25 @@ if CATALOG is not None:
         errors = {d.code for d in result.diagnostics if d.is_error}
         assert result.graph is None
         assert mutated.code in errors and errors <= {mutated.code} | mutated.allowed, (mutated.description, errors)
+
+
+def test_original_batch_sampler_widgets_with_control_value_and_no_drop_last():
+    """Saved by the original editor before drop_last existed: [batch_size, shuffle, seed, control_after_generate]."""
+    from tests.workflow.builder import WorkflowBuilder
+
+    b = WorkflowBuilder(CATALOG)
+    dataset = b.add("MNISTDataset", widgets={"data_path": "./data", "train": True, "download": False})
+    sampler = b.add("BatchSampler", widgets={"batch_size": 32, "shuffle": True, "seed": -1, "drop_last": False})
+    b.link(dataset, "dataset", sampler, "dataset")
+    b.link(dataset, "schema", sampler, "schema")
+    doc = b.to_ui()
+    node = next(n for n in doc["nodes"] if n["type"] == "BatchSampler")
+    node.pop("widgets_values_named", None)
+    node["widgets_values"] = [32, True, -1, "fixed"]
+    result = load_workflow(doc, CATALOG)
+    sampler_diags = [d for d in result.diagnostics if d.node_id == str(sampler)]
+    assert {d.code for d in sampler_diags} == {"W_WIDGET_EXTRA", "W_WIDGET_DEFAULT"}, [
+        d.format() for d in sampler_diags
+    ]
+    widgets = result.graph.nodes[str(sampler)].widgets
+    assert widgets == {"batch_size": 32, "shuffle": True, "seed": -1, "drop_last": False}
