@@ -113,10 +113,19 @@ def export_cmd(
     strict: bool = typer.Option(False, "--strict", help="Treat warnings as errors."),
     as_json: bool = typer.Option(False, "--json", help="Print the result as JSON on stdout."),
     check: bool = typer.Option(False, "--check", help="Write nothing; exit 1 if the existing export is stale."),
+    force: bool = typer.Option(
+        False,
+        "--force",
+        help="Replace a hand-edited config.json too (the edited one is kept as config.json.edited).",
+    ),
 ) -> None:
-    """Export WORKFLOW to a folder with runner.py, config.json, requirements.txt, README.md and dnne_runtime/."""
+    """Export WORKFLOW to a folder with runner.py, config.json, requirements.txt, README.md and dnne_runtime/.
+
+    Re-exporting into an existing export replaces only the files dnne generates (listed in .dnne-export.json);
+    runs/, checkpoints and your own files stay. A config.json edited by hand since the last export is kept and
+    the new one is written as config.json.new (warning W_CONFIG_KEPT); --force replaces it instead."""
     from dnne.codegen.export import ExportCommand, build_workflow, export_workflow
-    from dnne.codegen.writer import default_out_dir, read_tree
+    from dnne.codegen.writer import default_out_dir, plan_tree
 
     path = _workflow_path(workflow)
     command = ExportCommand(workflow, out, strict)
@@ -124,7 +133,7 @@ def export_cmd(
         if check:
             result = build_workflow(path, strict=strict, command=command)
             target = out if out is not None else default_out_dir(result.workflow_name)
-            stale = _stale_files(result.contents, read_tree(target) if target.is_dir() else {})
+            stale = _stale_files(plan_tree(result.contents, target, force=force), target)
             if as_json:
                 _print_json({"ok": not stale, "out_dir": str(target), "stale": stale})
             else:
@@ -139,7 +148,7 @@ def export_cmd(
                 else:
                     _err().print(f"{escape(str(target))} is up to date")
             raise typer.Exit(EXIT_INVALID if stale else EXIT_OK)
-        result = export_workflow(path, out, strict=strict, command=command)
+        result = export_workflow(path, out, strict=strict, command=command, force=force)
     except typer.Exit:
         raise
     except Exception as exc:
@@ -159,15 +168,24 @@ def export_cmd(
         _err().print(f"exported to {escape(str(result.out_dir))} ({len(result.files)} files)")
 
 
-def _stale_files(expected: dict[str, bytes], actual: dict[str, bytes]) -> list[str]:
-    """Files that differ; runner.py's `# Regenerate:` line is ignored (it depends on how the paths were typed)."""
+def _stale_files(plan: Any, target: Path) -> list[str]:
+    """Generated files an export would change or remove; runner.py's `# Regenerate:` line is ignored (it depends
+    on how the paths were typed). Files dnne did not generate (runs, checkpoints, yours) are never stale."""
 
-    def same(path: str) -> bool:
-        if path == "runner.py" and path in expected and path in actual:
-            return _without_regenerate_line(expected[path]) == _without_regenerate_line(actual[path])
-        return expected.get(path) == actual.get(path)
+    def current(path: str) -> bytes | None:
+        try:
+            return (target / path).read_bytes()
+        except OSError:
+            return None
 
-    return sorted(p for p in set(expected) | set(actual) if not same(p))
+    def same(path: str, expected: bytes) -> bool:
+        actual = current(path)
+        if path == "runner.py" and actual is not None:
+            return _without_regenerate_line(expected) == _without_regenerate_line(actual)
+        return expected == actual
+
+    changed = [p for p, data in plan.files.items() if not same(p, data)]
+    return sorted(changed + list(plan.remove))
 
 
 def _without_regenerate_line(runner: bytes) -> list[bytes]:
@@ -252,14 +270,47 @@ def run_cmd(
     raise typer.Exit(code)
 
 
+FORWARDED_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+PR_SET_PDEATHSIG = 1  # linux/prctl.h
+
+
 def _run_child(argv: list[str]) -> int:
-    """Run the exported program; Ctrl-C reaches it directly (same process group), we only wait for its exit code."""
-    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    """Run the exported program and return its exit code (128 + N if signal N killed it).
+
+    The child gets its own process group, so a Ctrl-C at the terminal reaches it once, through us: SIGINT, SIGTERM
+    and SIGHUP sent to dnne are forwarded to it and dnne waits for it to stop (it writes a final checkpoint), then
+    exits with its code. If dnne itself dies without a chance to forward (SIGKILL, or dies with its parent), Linux
+    sends the child SIGTERM (PR_SET_PDEATHSIG), so the runner never keeps running on its own."""
+    parent = os.getpid()
+
+    def in_child() -> None:  # runs in the child between fork and exec
+        os.setpgid(0, 0)
+        if sys.platform.startswith("linux"):
+            import ctypes
+
+            ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+            if os.getppid() != parent:  # dnne died before prctl took effect
+                os.kill(os.getpid(), signal.SIGTERM)
+
+    child = subprocess.Popen(argv, env=os.environ.copy(), preexec_fn=in_child)
+
+    def forward(signum: int, _frame: Any) -> None:
+        if child.poll() is None:
+            child.send_signal(signum)
+
+    previous = {sig: signal.signal(sig, forward) for sig in FORWARDED_SIGNALS}
     try:
-        child = subprocess.Popen(argv, env=os.environ.copy())
         returncode = child.wait()
     finally:
-        signal.signal(signal.SIGINT, previous)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        if child.poll() is None:  # only on an unexpected error while waiting: never leave the child behind
+            child.terminate()
+            try:
+                child.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                child.kill()
+                child.wait()
     return 128 - returncode if returncode < 0 else returncode
 
 

@@ -24,19 +24,20 @@ class Diagnostic:
     got: str | None = None
     hint: str | None = None
     path: str | None = None  # JSON path or "line:col" for parse errors
+    user_id: str | None = None  # the node id as the file spells it, when dnne had to map it to a safe internal id
 
     @property
     def is_error(self) -> bool:
         return self.code.startswith("E_")
 
     def sort_key(self) -> tuple:
-        return (_node_sort_key(self.node_id), 0 if self.is_error else 1, self.code, self.field or "", self.message)
+        return (node_id_key(self.node_id), 0 if self.is_error else 1, self.code, self.field or "", self.message)
 
     def format(self) -> str:
         """One human-readable block: `E_CODE node 12 (Type "Title") field: message` + expected/got/hint lines."""
         where = []
         if self.node_id is not None:
-            label = f"node {self.node_id}"
+            label = f"node {self.node_id}" if self.user_id is None else f"node {self.user_id!r} (id {self.node_id})"
             if self.node_type:
                 label += f" ({self.node_type}"
                 if self.title and self.title != self.node_type:
@@ -49,8 +50,10 @@ class Diagnostic:
             where.append(f"at {self.path}")
         head = f"{self.code}: " + (", ".join(where) + ": " if where else "") + self.message
         lines = [head]
-        if self.expected is not None or self.got is not None:
-            lines.append(f"    expected: {self.expected}    got: {self.got}")
+        # Only what is known is printed: a bare "expected: None" reads like a requirement of None.
+        pair = [f"{k}: {v}" for k, v in (("expected", self.expected), ("got", self.got)) if v is not None]
+        if pair:
+            lines.append("    " + "    ".join(pair))
         if self.hint:
             lines.append(f"    hint: {self.hint}")
         return "\n".join(lines)
@@ -63,13 +66,36 @@ class Diagnostic:
         return "error" if self.is_error else "warning"
 
 
-def _node_sort_key(node_id: str | None) -> tuple:
+def node_id_key(node_id: str | None) -> tuple:
+    """Numeric order of ids like "12" and "5:3" without `int()`: a hostile 100k-digit id must not hit Python's
+    int-string conversion limit (or its quadratic cost); digits compare by length, then text."""
     if node_id is None:
         return (0,)
     parts = []
     for part in str(node_id).split(":"):
-        parts.append((0, int(part), "") if part.isdigit() else (1, 0, part))
+        if part.isascii() and part.isdigit():
+            digits = part.lstrip("0") or "0"
+            parts.append((0, len(digits), digits, part))
+        else:
+            parts.append((1, 0, part, part))
     return (1, tuple(parts))
+
+
+def cap_per_code(diagnostics: list[Diagnostic], limit: int = 50) -> list[Diagnostic]:
+    """At most `limit` diagnostics of one code (in the given order), then one "… and N more" line per capped code,
+    so that a hostile file cannot turn into a report of millions of lines."""
+    kept: list[Diagnostic] = []
+    count: dict[str, int] = {}
+    for diag in diagnostics:
+        count[diag.code] = count.get(diag.code, 0) + 1
+        if count[diag.code] <= limit:
+            kept.append(diag)
+    for code, n in count.items():
+        if n > limit:
+            kept.append(
+                Diagnostic(code, f"… and {n - limit:,} more {code} ({n:,} in all; the first {limit} are listed)")
+            )
+    return kept
 
 
 @dataclass

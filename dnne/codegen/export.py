@@ -19,7 +19,7 @@ from dnne.codegen.literals import UnsafeLiteralError, py_literal
 from dnne.codegen.module import Instance, render_classes, runner_source
 from dnne.codegen.names import Namespace
 from dnne.codegen.render import render, trusted
-from dnne.codegen.writer import ExportError, default_out_dir, runtime_files, write_tree
+from dnne.codegen.writer import CONFIG_NEW, ExportError, default_out_dir, runtime_files, write_tree
 from dnne.errors import Diagnostic, DiagnosticError, Diagnostics, DnneError
 from dnne.graph.analysis import analyze, id_key
 from dnne.workflow.model import Graph, GraphNode
@@ -43,6 +43,7 @@ class ExportCommand:
         """The shell-quoted command; absolute paths under `cwd` (default: the current folder) become relative."""
         out = self.out_dir if self.out_dir is not None else default_out_dir(workflow_name)
         args = ["dnne", "export", _shown_path(self.workflow, cwd), "-o", _shown_path(out, cwd)]
+        # --force is a one-off decision about a hand-edited config.json, not part of how to regenerate
         return shlex.join(args + (["--strict"] if self.strict else []))
 
 
@@ -63,6 +64,8 @@ class ExportResult:
     diagnostics: list[Diagnostic]  # warnings (errors raise DiagnosticError)
     graph_hash: str = ""
     workflow_name: str = ""
+    workflow_id: str | None = None  # the workflow's own `id` (data), as written to config.json
+    kept_config: bool = False  # a hand-edited config.json was kept; the new one is config.json.new
     contents: dict[str, bytes] = field(default_factory=dict, repr=False)
     timings: dict[str, float] = field(default_factory=dict, repr=False)  # seconds per phase (ruff_* = ruff)
 
@@ -94,12 +97,15 @@ def export_workflow(
     strict: bool = False,
     name: str | None = None,
     command: ExportCommand | None = None,
+    force: bool = False,
 ) -> ExportResult:
     """Load, validate and export a workflow (path, bytes, JSON text or dict). Raises `DiagnosticError` if invalid.
 
-    `command`: how the user asked for this export, shown in runner.py's header (a generic line when None)."""
+    `command`: how the user asked for this export, shown in runner.py's header (a generic line when None).
+    Into an existing export only generated files are replaced (see `writer.write_tree`); a hand-edited config.json
+    is kept (warning W_CONFIG_KEPT) unless `force`."""
     result = build_workflow(source, catalog=catalog, strict=strict, name=name, command=command)
-    return _write(result, out_dir)
+    return _write(result, out_dir, force=force)
 
 
 def build_workflow(
@@ -117,7 +123,30 @@ def build_workflow(
     diags = list(loaded.diagnostics)
     if loaded.graph is None or any(d.is_error for d in diags) or (strict and diags):
         raise DiagnosticError(sorted(diags, key=Diagnostic.sort_key))
-    return build_export(loaded.graph, strict=strict, diagnostics=diags, command=command)
+    return build_export(
+        loaded.graph, strict=strict, diagnostics=diags, command=command, workflow_id=workflow_id_of(source)
+    )
+
+
+def workflow_id_of(source: Any) -> str | None:
+    """The workflow's own `id` (UI formats; a prompt body's embedded workflow), or None. Data only."""
+    from dnne.workflow import formats
+    from dnne.workflow.parse import parse_json, read_source
+
+    doc = source
+    if not isinstance(source, (dict, list)):
+        try:
+            doc, problems = parse_json(read_source(source))
+        except (OSError, DnneError):
+            return None
+        if problems:
+            return None
+    try:
+        _format, part, _path = formats.detect(doc)
+    except Exception:  # noqa: BLE001 - the loader already accepted it; an id is optional metadata
+        return None
+    value = part.get("id") if isinstance(part, dict) else None
+    return value if isinstance(value, str) and value else None
 
 
 def export_graph(
@@ -127,16 +156,45 @@ def export_graph(
     strict: bool = False,
     diagnostics: Sequence[Diagnostic] = (),
     command: ExportCommand | None = None,
+    workflow_id: str | None = None,
+    force: bool = False,
 ) -> ExportResult:
     """Export a validated graph into `out_dir` (default `exports/<name>/`); writes nothing on error."""
-    return _write(build_export(graph, strict=strict, diagnostics=diagnostics, command=command), out_dir)
+    built = build_export(graph, strict=strict, diagnostics=diagnostics, command=command, workflow_id=workflow_id)
+    return _write(built, out_dir, force=force)
 
 
-def _write(result: ExportResult, out_dir: Path | str | None) -> ExportResult:
+def _write(result: ExportResult, out_dir: Path | str | None, *, force: bool = False) -> ExportResult:
     target = Path(out_dir) if out_dir is not None else default_out_dir(result.workflow_name)
-    write_tree(result.contents, target)
+    plan = write_tree(result.contents, target, force=force)
     result.out_dir = target
+    if plan.kept_config:
+        result.kept_config = True
+        result.diagnostics = sorted([*result.diagnostics, kept_config_warning(target)], key=Diagnostic.sort_key)
+    elif plan.backup is not None:
+        result.diagnostics = sorted(
+            [
+                *result.diagnostics,
+                Diagnostic(
+                    "W_CONFIG_REPLACED",
+                    f"config.json in {target} was edited by hand; --force replaced it, the edited one is now "
+                    f"{plan.backup}",
+                    field="config.json",
+                ),
+            ],
+            key=Diagnostic.sort_key,
+        )
     return result
+
+
+def kept_config_warning(target: Path) -> Diagnostic:
+    return Diagnostic(
+        "W_CONFIG_KEPT",
+        f"config.json in {target} was edited by hand since the last export: kept it; the new one is {CONFIG_NEW}",
+        field="config.json",
+        hint=f"merge what you need from {CONFIG_NEW} into config.json, or re-export with --force to replace it "
+        "(the edited one is then kept as config.json.edited)",
+    )
 
 
 def build_export(
@@ -145,6 +203,7 @@ def build_export(
     strict: bool = False,
     diagnostics: Sequence[Diagnostic] = (),
     command: ExportCommand | None = None,
+    workflow_id: str | None = None,
 ) -> ExportResult:
     """Everything `export_graph` writes, in memory (relative path → bytes)."""
     timings: dict[str, float] = {}
@@ -164,13 +223,15 @@ def build_export(
     start = time.perf_counter()
     files = {
         "runner.py": runner.encode("utf-8"),
-        "config.json": config_json(folded.name, graph_hash, {i: params[i] for i in order}).encode("utf-8"),
+        "config.json": config_json(folded.name, graph_hash, {i: params[i] for i in order}, workflow_id).encode("utf-8"),
         "requirements.txt": requirements_txt(folded, order).encode("utf-8"),
         "README.md": render("README.md.jinja", **_readme_vars(folded.name)).encode("utf-8"),
     }
     files.update(runtime_files())
     timings["files"] = _lap(start)
-    return ExportResult(None, sorted(files), diags.sorted(), graph_hash, folded.name, files, timings)
+    return ExportResult(
+        None, sorted(files), diags.sorted(), graph_hash, folded.name, workflow_id, contents=files, timings=timings
+    )
 
 
 def _lap(start: float, previous: dict[str, float] | None = None) -> float:
@@ -316,8 +377,15 @@ def structure_hash(graph: Graph, order: list[str]) -> str:
     return hashlib.sha256(json.dumps(doc, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
 
 
-def config_json(name: str, graph_hash: str, params: dict[str, dict[str, Any]]) -> str:
-    doc = {"dnne_version": dnne.__version__, "workflow": name, "graph_hash": graph_hash, "nodes": params}
+def config_json(name: str, graph_hash: str, params: dict[str, dict[str, Any]], workflow_id: str | None = None) -> str:
+    """config.json: every value is data (`workflow_id` is the workflow's own id, null when it has none)."""
+    doc = {
+        "dnne_version": dnne.__version__,
+        "workflow": name,
+        "workflow_id": workflow_id,
+        "graph_hash": graph_hash,
+        "nodes": params,
+    }
     try:
         return json.dumps(doc, sort_keys=True, indent=2, ensure_ascii=True, allow_nan=False) + "\n"
     except ValueError as exc:  # defensive: params were checked one by one above

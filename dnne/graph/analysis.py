@@ -11,7 +11,7 @@ import heapq
 from dataclasses import dataclass, field
 
 from dnne.catalog.spec import InputMode
-from dnne.errors import Diagnostic
+from dnne.errors import Diagnostic, node_id_key
 from dnne.graph.scc import strongly_connected_components
 from dnne.workflow.model import Edge, Graph
 
@@ -37,7 +37,7 @@ class GraphAnalysis:
 
 
 def id_key(node_id: str) -> tuple:
-    return tuple((0, int(p), "") if p.isdigit() else (1, 0, p) for p in node_id.split(":"))
+    return node_id_key(node_id)
 
 
 def analyze(graph: Graph) -> GraphAnalysis:
@@ -89,21 +89,38 @@ def _prune(graph: Graph, diagnostics: list[Diagnostic]) -> Graph:
             if a != b:
                 parent[a] = b
     has_sink = {find(n) for n in graph.nodes if _is_sink(graph, n)}
+    besides = ", ".join(f"{n} {kind}" for kind, n in sorted(graph.left_out.items()))
+    also = f" (left out: {besides})" if besides else ""
     if graph.nodes and not has_sink:
         diagnostics.append(
             Diagnostic(
                 "E_NO_SINK",
                 "the workflow has no terminal node, so nothing would ever finish or produce a result",
                 expected="a training step, tracker, trainer or output node",
-                got=f"{len(graph.nodes)} node(s), none of them terminal",
+                got=f"{len(graph.nodes)} node(s), none of them terminal{also}",
                 hint="add a terminal node (e.g. TrainingStep, EpochTracker, PPOTrainer) and connect it",
             )
         )
         return Graph(
-            name=graph.name, nodes=dict(graph.nodes), edges=list(graph.edges), source_format=graph.source_format
+            name=graph.name,
+            nodes=dict(graph.nodes),
+            edges=list(graph.edges),
+            source_format=graph.source_format,
+            left_out=dict(graph.left_out),
         )
     if not graph.nodes:
-        diagnostics.append(Diagnostic("E_NO_SINK", "the workflow has no nodes", hint="add nodes in the editor"))
+        if besides:
+            diagnostics.append(
+                Diagnostic(
+                    "E_NO_SINK",
+                    f"the workflow has no node that runs: it holds only {besides} node(s), which are left out",
+                    expected="a training step, tracker, trainer or output node",
+                    got=besides,
+                    hint="un-bypass or un-mute the nodes that should run, or add a terminal node and connect it",
+                )
+            )
+        else:
+            diagnostics.append(Diagnostic("E_NO_SINK", "the workflow has no nodes", hint="add nodes in the editor"))
     kept = {n: node for n, node in graph.nodes.items() if find(n) in has_sink}
     for node_id in graph.nodes:
         if node_id not in kept:
@@ -116,7 +133,9 @@ def _prune(graph: Graph, diagnostics: list[Diagnostic]) -> Graph:
                 )
             )
     edges = [e for e in graph.edges if e.src in kept and e.dst in kept]
-    return Graph(name=graph.name, nodes=kept, edges=edges, source_format=graph.source_format)
+    return Graph(
+        name=graph.name, nodes=kept, edges=edges, source_format=graph.source_format, left_out=dict(graph.left_out)
+    )
 
 
 def _starts_loop(graph: Graph, edge: Edge, members: set[str], incoming: dict[str, list[Edge]]) -> bool:

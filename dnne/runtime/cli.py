@@ -52,6 +52,7 @@ def run_main(build_graph: BuildGraph, *, config_path: str | Path, argv: list[str
         print(f"error: {exc}", file=sys.stderr)
         return 2
     ctx.started = started
+    ctx.process_exits_after_run = True
     try:
         runner = GraphRunner(ctx)
         try:

@@ -59,6 +59,8 @@ class RunContext:
         self._signal: str | None = None
         self._checkpoint_tag: str | None = None
         self._finished = False
+        self.process_exits_after_run = False  # set by run_main: the program ends when the run does
+        self.metrics.on_error = self.output_failed
 
     # -- what nodes use ------------------------------------------------------------------------------------------
     @property
@@ -143,6 +145,13 @@ class RunContext:
         self.metrics.close()
         if self.events is not None:
             self.events.finish(reason, exit_code)
+
+    def output_failed(self, what: Any, exc: OSError) -> None:
+        """An output (metrics file, a node's file) could not be written: the run stops with exit 4 and one message."""
+        if self._runner is not None:
+            self._runner.output_failed(str(what), exc)
+        else:
+            self.warn(f"cannot write {what}: {exc.strerror or exc}")
 
     def warn(self, message: str) -> None:
         print(f"warning: {message}", file=sys.stderr)

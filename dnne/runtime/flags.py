@@ -84,6 +84,12 @@ def build_parser(prog: str | None = None, description: str | None = None) -> arg
     env.add_argument("--render", "--visual", action="store_true", help="show the environment")
     env.add_argument("--headless", action="store_false", dest="render", help=argparse.SUPPRESS)
     env.add_argument("--realtime", action="store_true", help="step environments at wall-clock speed")
+    env.add_argument(
+        "--isaacgym-path",
+        metavar="DIRS",
+        help="folders to import Isaac Gym from (isaacgym/python, IsaacGymEnvs; ':'-separated); "
+        "default $DNNE_ISAACGYM_PATH. Never taken from the workflow",
+    )
     out = p.add_argument_group("output")
     out.add_argument("--quiet", "-q", action="store_true", help="no progress bar, no summary")
     out.add_argument("--verbose", "-v", action="store_true", help="more messages")

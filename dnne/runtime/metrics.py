@@ -6,6 +6,7 @@ import json
 import math
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -48,6 +49,9 @@ class Metrics:
         self._t0 = time.monotonic()
         self.count = 0
         self._sinks: list[Any] = []  # extra consumers of data records (e.g. TensorBoard), each with write/close
+        # called once per file that fails to write (disk full); without it the OSError propagates
+        self.on_error: Callable[[Path, OSError], None] | None = None
+        self._failed: set[int] = set()
         seen = set()
         for p in paths:
             path = Path(p)
@@ -73,17 +77,31 @@ class Metrics:
         rec = {k: _finite(v) for k, v in record.items()}
         rec.setdefault("t", round(time.monotonic() - self._t0, 6))
         line = json.dumps(rec, default=_json_default, allow_nan=False) + "\n"
+        failures = []
         with self._lock:
-            for f in self._files:
-                if not f.closed:
+            for i, f in enumerate(self._files):
+                if f.closed or i in self._failed:
+                    continue
+                try:
                     f.write(line)
+                except OSError as exc:
+                    self._failed.add(i)
+                    failures.append((self.paths[i], exc))
             self.count += 1
+        for path, exc in failures:
+            if self.on_error is None:
+                raise exc
+            self.on_error(path, exc)
 
     def close(self) -> None:
         with self._lock:
             for sink in self._sinks:
                 sink.close()
             self._sinks.clear()
-            for f in self._files:
+            for i, f in enumerate(self._files):
                 if not f.closed:
-                    f.close()
+                    try:
+                        f.close()
+                    except OSError:  # the last buffered line did not fit: already reported, or report now
+                        if i not in self._failed and self.on_error is None:
+                            raise

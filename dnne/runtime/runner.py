@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import difflib
+import errno
 import hashlib
 import inspect
 import json
@@ -28,7 +29,8 @@ from .stats import format_stats, stats_record
 from .watchdog import Watchdog
 
 DEFAULT_MAXSIZE = 16
-EXIT_CODES = {"error": 1, "usage": 2, "stall": 3, "sigint": 130, "sigterm": 143}
+EXIT_CODES = {"error": 1, "usage": 2, "stall": 3, "write_failed": 4, "sigint": 130, "sigterm": 143}
+DISK_FULL = frozenset({errno.ENOSPC, errno.EDQUOT})  # a node hitting these gets the one disk-full message, exit 4
 GRACE_S = 2.0  # a signal stop waits this long for the next step boundary
 
 
@@ -51,6 +53,10 @@ class GraphRunner(Engine):
         self.exit_code: int | None = None
         self._final_checkpoint_taken = False
         self._final_at_boundary = -1  # ctx._boundaries when a node-requested "final" checkpoint was written
+        # a stop that cut into a step (second signal, no boundary within GRACE_S): the nodes' state is mid-step, so
+        # a "final" checkpoint taken now would not resume exactly; the last boundary checkpoint stays the latest
+        self._cut_mid_step = False
+        self.write_failure: str | None = None  # the first output (checkpoint, metrics, a node's file) that failed
         self._set_up: set[str] = set()  # nodes whose setup was called: only they get on_stop
 
     # -- building ------------------------------------------------------------------------------------------------
@@ -183,8 +189,10 @@ class GraphRunner(Engine):
             if ctx.events is not None:
                 ctx.events.stop()
             await self._cancel_tasks()
-            restore_signals()
-        return await self._finish(reason)
+        try:
+            return await self._finish(reason)
+        finally:
+            restore_signals()  # only now: a signal during the final checkpoint must not kill the process half-way
 
     async def _prepare(self) -> None:
         """Setup of every node, resume, primed tokens and initial outputs (before any task starts)."""
@@ -298,17 +306,34 @@ class GraphRunner(Engine):
             print(self._stall_text, file=sys.stderr)
         fired = any(rt.firings for rt in self._rt.values())
         final_taken = self._final_checkpoint_taken or self._final_at_boundary == ctx._boundaries
-        if reason not in ("error", "stall", "usage") and fired and not final_taken:
-            self.save_checkpoint("final", quiet=True)
+        if reason not in ("error", "stall", "usage", "write_failed") and fired and not final_taken:
+            if self._cut_mid_step:
+                if ctx.checkpoint_dir is not None and not ctx.args.inference:
+                    print(
+                        f"stopped in the middle of a step: no final checkpoint (it would not resume exactly); "
+                        f"{_last_checkpoint(ctx.checkpoint_dir)}",
+                        file=sys.stderr,
+                    )
+            else:
+                self.save_checkpoint("final", quiet=True)
         for rt in self._rt.values():
             if rt.node.node_id not in self._set_up:
                 continue
             try:
                 await rt.node.on_stop(reason)
             except Exception as exc:  # noqa: BLE001
+                if self.write_failure is None and _disk_full(exc):
+                    self.output_failed(f"{exc.filename or 'a file'} (node {rt.node.describe()}, on_stop)", exc)
+                if self.write_failure is not None and isinstance(exc, OSError):
+                    continue  # the same full disk: reported once below
                 print(f"node {rt.node.describe()} failed in on_stop: {type(exc).__name__}: {exc}", file=sys.stderr)
                 if code == 0:
                     code = 1
+        if self.write_failure is not None:
+            reason, code = "write_failed", EXIT_CODES["write_failed"]
+            self.reason = reason
+            last = _last_checkpoint(ctx.checkpoint_dir) if ctx.checkpoint_dir is not None else ""
+            print(f"error: {self.write_failure}; the run stopped (exit {code}). {last}".rstrip(), file=sys.stderr)
         ctx.progress.close()
         ctx.metrics.write(stats_record(self))
         if not ctx.args.quiet:
@@ -319,7 +344,10 @@ class GraphRunner(Engine):
 
     # -- failures, stops, signals --------------------------------------------------------------------------------
     def _fail(self, rt: RuntimeNode, exc: BaseException) -> None:
-        if self._error is None:
+        if self._error is None and _disk_full(exc):  # not the node's fault: the one disk-full report, exit 4
+            self.output_failed(f"{exc.filename or 'a file'} (node {rt.node.describe()})", exc)
+            return
+        if self._error is None and self.write_failure is None:
             firing = rt.firings if rt.state in (SETUP, SENDING, BLOCKED) else rt.firings + 1
             self._error = NodeError(rt.node, firing, rt.state_name, exc)
         self.request_stop("error")
@@ -342,6 +370,7 @@ class GraphRunner(Engine):
 
     def _force_if_no_boundary(self, seen: int) -> None:
         if self.ctx._pending_stop is not None and self.ctx._boundaries == seen:
+            self._cut_mid_step = True
             self.request_stop(self.ctx._pending_stop)
 
     def _install_signal_handlers(self, loop: asyncio.AbstractEventLoop):
@@ -353,16 +382,30 @@ class GraphRunner(Engine):
             except (ValueError, RuntimeError, NotImplementedError):  # not the main thread, or Windows
                 continue
             installed.append((sig, previous))
+        if installed:
+            # a burst of signals while a step runs fills asyncio's wake-up pipe; the signals still count (the loop
+            # is woken by the first), so a full pipe is not worth an "Exception ignored" traceback per signal
+            wakeup_fd = signal.set_wakeup_fd(-1)
+            signal.set_wakeup_fd(wakeup_fd, warn_on_full_buffer=False)
 
         def restore() -> None:
+            # a process that stops because of a signal and exits right after this run ignores further signals:
+            # everything is written by now, and a default handler would turn exit 143 into "killed by SIGTERM"
+            ignore = self.ctx._signal is not None and self.ctx.process_exits_after_run
             for sig, previous in installed:
                 loop.remove_signal_handler(sig)
-                signal.signal(sig, previous if previous is not None else signal.SIG_DFL)
+                if ignore:
+                    signal.signal(sig, signal.SIG_IGN)
+                else:
+                    signal.signal(sig, previous if previous is not None else signal.SIG_DFL)
 
         return restore
 
     def _on_signal(self, name: str) -> None:
         if self.ctx._signal is not None:  # a second signal: stop now
+            stop = self._stop
+            if self.ctx._boundaries and stop is not None and not stop.done():
+                self._cut_mid_step = True
             self.request_stop(self.ctx._signal)
             return
         self.ctx._signal = name
@@ -384,8 +427,8 @@ class GraphRunner(Engine):
                 graph_hash=self.graph_hash(), graph_id=ctx.graph_id, seed=ctx.seed,
             )  # fmt: skip
         except CheckpointError as exc:
-            print(f"error: {exc}", file=sys.stderr)
             ctx.metrics.write({"event": "checkpoint_failed", "reason": reason, "error": str(exc)})
+            self.output_failed(None, exc)
             return False
         if path is None:
             return False
@@ -393,6 +436,30 @@ class GraphRunner(Engine):
         if not quiet and ctx.args.verbose:
             ctx.log(f"checkpoint ({reason}) written to {path}")
         return True
+
+    def output_failed(self, what: str | None, exc: BaseException) -> None:
+        """An output of the run could not be written (checkpoint, metrics, a node's file): stop with exit 4 and one
+        message, printed by `_finish` with where the last complete checkpoint is."""
+        if self.write_failure is None:
+            detail = getattr(exc, "strerror", None) or str(exc)
+            self.write_failure = str(exc) if what is None else f"cannot write {what}: {detail}"
+        self.request_stop("write_failed")
+
+
+def _disk_full(exc: BaseException) -> bool:
+    return isinstance(exc, OSError) and exc.errno in DISK_FULL
+
+
+def _last_checkpoint(checkpoint_dir) -> str:
+    """Where the last complete checkpoint is (what --resume will use), for the stop message."""
+    from .checkpoint import CheckpointError, resolve_checkpoint
+
+    try:
+        folder = resolve_checkpoint(checkpoint_dir)
+        step = json.loads((folder / "checkpoint.json").read_text(encoding="utf-8")).get("step")
+    except (CheckpointError, OSError, ValueError):
+        return f"no complete checkpoint in {checkpoint_dir}"
+    return f"the last complete checkpoint is {folder} (step {step}), intact"
 
 
 def _did_you_mean(name: str, options) -> str:

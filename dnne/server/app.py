@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import secrets
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -11,9 +12,10 @@ from aiohttp import web
 from dnne.server.examples import seed_examples
 from dnne.server.exporting import MAX_BODY_BYTES, BadRequest
 from dnne.server.frontend import WEB_DIR, frontend_static_dir
+from dnne.server.node_errors import plain_error
 from dnne.server.paths import PathRejected
 from dnne.server.routes_editor import add_editor_routes
-from dnne.server.routes_prompt import add_prompt_routes
+from dnne.server.routes_prompt import add_prompt_routes, stop_everything
 from dnne.server.routes_userdata import add_userdata_routes
 from dnne.server.state import STATE_KEY, ServerState, log
 
@@ -35,27 +37,77 @@ def _host_name(value: str) -> str:
     return (urlsplit("//" + value).hostname or "").lower()
 
 
+# The custom header that carries the per-server write token. A cross-site form, `sendBeacon` or a no-cors fetch
+# cannot set it, and a page of another origin cannot read the token (GET /dnne/session has no CORS headers).
+TOKEN_HEADER = "X-DNNE-Token"
+SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
+
+
+def _refuse(status: int, code: str, message: str) -> web.Response:
+    return web.json_response(plain_error("forbidden", message, code=code), status=status)
+
+
+def _from_own_origin(request: web.Request) -> bool:
+    """The request's `Origin` is this server's own (`null`, a missing Origin or another port are not)."""
+    parts = urlsplit(request.headers.get("Origin", ""))
+    return parts.scheme in ("http", "https") and parts.netloc.lower() == request.host.lower()
+
+
 @web.middleware
 async def guard(request: web.Request, handler):
-    """Refuse DNS-rebinding (a non-loopback Host while local-only) and cross-site writes (Origin ≠ Host)."""
+    """Refuse DNS rebinding (a non-loopback Host while local-only) and every write or websocket from another page.
+
+    A write is any method but GET/HEAD/OPTIONS, on any route: it needs the editor's own Origin AND the write token
+    (`TOKEN_HEADER`), which the editor extension fetches same-origin. A websocket needs the editor's own Origin
+    (browsers always send it on upgrades; they cannot add custom headers there).
+    """
     if not request.app[REMOTE_KEY] and not _is_loopback(_host_name(request.host)):
-        return web.Response(status=403, text="dnne serve only answers to localhost (start it with --allow-remote)")
-    origin = request.headers.get("Origin")
-    unsafe = request.method not in ("GET", "HEAD", "OPTIONS") or request.path == "/ws"
-    if unsafe and origin and origin != "null" and urlsplit(origin).netloc.lower() != request.host.lower():
-        return web.Response(status=403, text="cross-origin request refused")
+        return _refuse(403, "E_HOST_REFUSED", "dnne serve only answers to localhost (start it with --allow-remote)")
+    websocket = request.headers.get("Upgrade", "").lower() == "websocket" or request.path == "/ws"
+    if websocket or request.method not in SAFE_METHODS:
+        if not _from_own_origin(request):
+            origin = request.headers.get("Origin")
+            return _refuse(403, "E_ORIGIN_REFUSED", f"cross-origin request refused (Origin: {origin!r})")
+        if not websocket:
+            token = request.headers.get(TOKEN_HEADER, "")
+            if not secrets.compare_digest(token.encode(), request.app[STATE_KEY].token.encode()):
+                return _refuse(403, "E_TOKEN_REQUIRED", f"a write needs the editor's {TOKEN_HEADER} header")
     return await handler(request)
+
+
+async def session(request: web.Request) -> web.Response:
+    """The write token, for the editor page only: same-origin reads (fetch metadata, when sent, must say so)."""
+    fetch_site = request.headers.get("Sec-Fetch-Site")
+    if fetch_site not in (None, "same-origin", "none") or (
+        "Origin" in request.headers and not _from_own_origin(request)
+    ):
+        return _refuse(403, "E_ORIGIN_REFUSED", "the session token is only given to the editor page itself")
+    body = {"token": request.app[STATE_KEY].token, "header": TOKEN_HEADER}
+    return web.json_response(body, headers={"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"})
+
+
+_HTTP_CODES = {404: "E_NOT_FOUND", 405: "E_METHOD_NOT_ALLOWED", 413: "E_BODY_TOO_LARGE", 403: "E_FORBIDDEN"}
 
 
 @web.middleware
 async def bad_requests(request: web.Request, handler):
-    """Turn malformed requests into 4xx answers."""
+    """Turn malformed requests into coded 4xx JSON answers (never a 500 for bad input)."""
     try:
         return await handler(request)
     except BadRequest as exc:
-        return web.json_response({"error": {"type": "invalid_request", "message": str(exc)}}, status=400)
+        return web.json_response(plain_error("invalid_request", str(exc), code=exc.code), status=exc.status)
     except PathRejected as exc:
-        return web.Response(status=403, text=f"rejected path: {exc}")
+        return web.json_response(
+            plain_error("rejected_path", f"rejected path: {exc}", code=exc.code), status=exc.status
+        )
+    except web.HTTPException as exc:
+        if exc.status < 400:
+            raise
+        code = _HTTP_CODES.get(exc.status, f"E_HTTP_{exc.status}")
+        return web.json_response(plain_error("http_error", exc.text or exc.reason, code=code), status=exc.status)
+    except RecursionError:
+        body = plain_error("invalid_request", "the request is nested too deeply", code="E_TOO_LARGE")
+        return web.json_response(body, status=400)
 
 
 async def _log_response(request: web.Request, response: web.StreamResponse) -> None:
@@ -89,6 +141,8 @@ def create_app(workdir: Path, *, allow_remote: bool = False, max_body: int = MAX
     add_editor_routes(app)
     add_userdata_routes(app)
     add_prompt_routes(app)
+    app.router.add_get("/dnne/session", session)
+    app.router.add_get("/api/dnne/session", session)
     app.router.add_get("/", index)
     app.router.add_get("/user.css", user_css)
     app.router.add_static("/extensions/dnne/", WEB_DIR)
@@ -99,8 +153,8 @@ def create_app(workdir: Path, *, allow_remote: bool = False, max_body: int = MAX
 
 
 async def _shutdown(app: web.Application) -> None:
+    """Stop every child this server started (SIGTERM, then SIGKILL) and every background task, then the sockets."""
     state = app[STATE_KEY]
-    if state.run is not None:
-        await state.run.interrupt()
+    await stop_everything(state)
     for ws in list(state.sockets):
         await ws.close()

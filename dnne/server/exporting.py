@@ -26,7 +26,12 @@ log = logging.getLogger("dnne.server")
 
 
 class BadRequest(ValueError):
-    """The request body does not have the expected shape."""
+    """The request body does not have the expected shape: answered with `status` and the stable `code`."""
+
+    def __init__(self, message: str, code: str = "E_BAD_REQUEST", status: int = 400):
+        super().__init__(message)
+        self.code = code
+        self.status = status
 
 
 @dataclass
@@ -106,11 +111,19 @@ async def export_async(source: dict, exports_root: Path, name: str) -> ExportOut
 
 
 async def read_json(request: web.Request) -> Any:
-    raw = await request.read()
+    """The body as strict JSON (no NaN/Infinity, duplicate keys or deep nesting); `BadRequest` otherwise."""
+    from dnne.workflow.parse import parse_json  # the one strict JSON reader
+
     try:
-        return json.loads(raw)
-    except ValueError as exc:
-        raise BadRequest(f"the request body is not valid JSON: {exc}") from exc
+        raw = await request.read()
+    except web.HTTPRequestEntityTooLarge as exc:
+        raise BadRequest(f"the request body is too large: {exc.text}", "E_BODY_TOO_LARGE", 413) from None
+    # the size limit is aiohttp's (client_max_size, answered 413 above); the parser checks only the content
+    value, problems = parse_json(raw, max_bytes=len(raw))
+    if problems:
+        problem = problems[0]
+        raise BadRequest(f"the request body is not valid strict JSON: {problem.format()}", problem.code)
+    return value
 
 
 def failure_response(exc: Exception) -> web.Response:
@@ -118,12 +131,15 @@ def failure_response(exc: Exception) -> web.Response:
     if isinstance(exc, DiagnosticError):
         return web.json_response(error_body(exc.diagnostics), status=400)
     if isinstance(exc, BadRequest):
-        return web.json_response(plain_error("invalid_prompt", str(exc)), status=400)
+        return web.json_response(plain_error("invalid_prompt", str(exc), code=exc.code), status=exc.status)
     if isinstance(exc, ImportError):
         body = plain_error("dnne_unavailable", "dnne's exporter could not be imported", f"{type(exc).__name__}: {exc}")
         return web.json_response(body, status=503)
     if isinstance(exc, DnneError):
-        return web.json_response(plain_error("dnne_error", str(exc)), status=400)
+        return web.json_response(plain_error("dnne_error", str(exc), code="E_DNNE"), status=400)
+    if isinstance(exc, RecursionError):  # a graph nested too deeply for the loader: the input's fault
+        body = plain_error("invalid_prompt", "the workflow is nested too deeply to load", code="E_TOO_LARGE")
+        return web.json_response(body, status=400)
     # a bug in dnne or a node pack, not in the graph: say so instead of an empty 500 page
     log.error("export failed with an internal error", exc_info=exc)
     details = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))

@@ -7,10 +7,17 @@ import re
 from pathlib import Path
 
 _DRIVE = re.compile(r"^[A-Za-z]:")
+MAX_NAME_BYTES = 255  # one path component (the usual file-system limit; longer names fail in the OS, not here)
+MAX_PATH_CHARS = 1024
 
 
 class PathRejected(ValueError):
-    """A client-supplied path points outside its root folder or is malformed."""
+    """A client-supplied path points outside its root folder (403) or is malformed (400), with a stable code."""
+
+    def __init__(self, message: str, code: str = "E_PATH_REJECTED", status: int = 403):
+        super().__init__(message)
+        self.code = code
+        self.status = status
 
 
 def confine(root: Path, relative: str) -> Path:
@@ -27,6 +34,12 @@ def confine(root: Path, relative: str) -> Path:
     if relative.startswith("/") or os.path.isabs(relative) or _DRIVE.match(relative):
         raise PathRejected("absolute paths are not allowed")
     parts = relative.split("/")
+    if len(relative) > MAX_PATH_CHARS or any(len(p.encode("utf-8", "surrogatepass")) > MAX_NAME_BYTES for p in parts):
+        raise PathRejected(
+            f"path too long: at most {MAX_PATH_CHARS} characters, {MAX_NAME_BYTES} bytes per name",
+            "E_NAME_TOO_LONG",
+            400,
+        )
     if any(part == ".." for part in parts):
         raise PathRejected("'..' is not allowed in paths")
     root_real = os.path.realpath(root)

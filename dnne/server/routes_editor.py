@@ -55,6 +55,8 @@ async def post_settings(request: web.Request) -> web.Response:
     body = await read_json(request)
     if not isinstance(body, dict):
         raise BadRequest("settings must be a JSON object")
+    for key in body:
+        checked_id(key, "setting id")
     request.app[STATE_KEY].settings.update(body)
     return web.Response(status=200)
 
@@ -64,10 +66,20 @@ async def get_setting(request: web.Request) -> web.Response:
     return web.json_response(request.app[STATE_KEY].settings.get(request.match_info["setting_id"]))
 
 
+MAX_ID_CHARS = 256  # a setting id, client id or prompt id
+
+
+def checked_id(value: str, what: str) -> str:
+    if len(value) > MAX_ID_CHARS:
+        raise BadRequest(f"the {what} is {len(value):,} characters long (at most {MAX_ID_CHARS})", "E_NAME_TOO_LONG")
+    return value
+
+
 @routes.post("/api/settings/{setting_id}")
 async def post_setting(request: web.Request) -> web.Response:
+    setting_id = checked_id(request.match_info["setting_id"], "setting id")
     value = await read_json(request)
-    request.app[STATE_KEY].settings.update({request.match_info["setting_id"]: value})
+    request.app[STATE_KEY].settings.update({setting_id: value})
     return web.Response(status=200)
 
 
@@ -136,9 +148,9 @@ async def free_memory(request: web.Request) -> web.Response:
 @routes.get("/ws")
 async def websocket(request: web.Request) -> web.WebSocketResponse:
     state = request.app[STATE_KEY]
+    sid = checked_id(request.query.get("clientId") or uuid.uuid4().hex, "client id")
     ws = web.WebSocketResponse(heartbeat=30, max_msg_size=1024 * 1024)
     await ws.prepare(request)
-    sid = request.query.get("clientId") or uuid.uuid4().hex
     state.sockets.add(ws)
     try:
         status = {"status": {"exec_info": {"queue_remaining": state.queue_remaining()}}, "sid": sid}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from typing import Any
+from pathlib import Path
 
 from aiohttp import web
 
@@ -15,22 +15,16 @@ from dnne.server.exporting import (
     export_async,
     export_name,
     failure_response,
-    make_export_handler,
     read_json,
+    workflow_from_export_body,
     workflow_from_prompt_body,
 )
 from dnne.server.node_errors import plain_error
-from dnne.server.runs import RunArgsError, RunProcess, run_flags
+from dnne.server.runs import STOP_GRACE_SECONDS, RunArgsError, RunProcess, run_flags
 from dnne.server.state import RUN_AFTER_EXPORT, RUN_ARGS, STATE_KEY, Job, ServerState, log
 
 routes = web.RouteTableDef()
-_TASKS: set[asyncio.Task] = set()
-
-
-def _spawn(coro) -> None:
-    task = asyncio.get_running_loop().create_task(coro)
-    _TASKS.add(task)
-    task.add_done_callback(_TASKS.discard)
+MAX_PROMPT_ID_CHARS = 128
 
 
 def _dnne_options(body: dict) -> dict:
@@ -60,9 +54,43 @@ def _report_node(source: dict) -> str | None:
     return nodes[-1][0]
 
 
-def _busy() -> web.Response:
-    body = plain_error("run_in_progress", "a run is already in progress: interrupt it first (Cancel / Interrupt)")
+def _busy(what: str = "a run is already in progress") -> web.Response:
+    body = plain_error("run_in_progress", f"{what}: interrupt it first (Cancel / Interrupt)", code="E_RUN_IN_PROGRESS")
     return web.json_response(body, status=409)
+
+
+def _run_folder(state: ServerState, name: str, job: Job) -> Path:
+    """`<workdir>/runs/<export name>/<UTC timestamp>-<job>/`: outside the export, so re-exporting never touches it."""
+    stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime())
+    return state.runs_dir / name / f"{stamp}-{job.id[:8]}"
+
+
+async def _export_serialized(state: ServerState, source: dict, name: str, *, for_run: bool) -> ExportOutcome:
+    """Export under the server's export lock; refuses (409) to rewrite the export a run uses or is about to use."""
+    async with state.export_lock:
+        running = state.run is not None and state.run.export_dir == state.exports_dir / name
+        if running or (not for_run and state.run_claim == name):
+            raise _ExportBusy(name)
+        return await export_async(source, state.exports_dir, name)
+
+
+class _ExportBusy(Exception):
+    def __init__(self, name: str):
+        super().__init__(f"the export {name!r} is being run")
+
+
+async def stop_everything(state: ServerState) -> None:
+    """Server shutdown: no new run starts; the active child gets SIGTERM (SIGKILL after a grace); tasks end."""
+    state.closing = True
+    if state.run is not None:
+        await state.run.stop()
+    pending = [t for t in state.tasks if not t.done()]
+    if pending:  # an export in flight finishes (its run is refused: closing); then nothing is left behind
+        _, still = await asyncio.wait(pending, timeout=STOP_GRACE_SECONDS * 2)
+        for task in still:
+            task.cancel()
+        if still:
+            await asyncio.wait(still, timeout=STOP_GRACE_SECONDS)
 
 
 async def _announce_export(state: ServerState, job: Job, outcome: ExportOutcome, node: str | None) -> None:
@@ -96,7 +124,13 @@ async def _finish(state: ServerState, job: Job, status: str, error: dict | None 
 
 
 async def _export_then_maybe_run(state: ServerState, job: Job, outcome: ExportOutcome, node, flags) -> None:
-    await _announce_export(state, job, outcome, node)
+    """`flags` is None for an export only; otherwise the caller claimed the run slot, which `_run` releases."""
+    try:
+        await _announce_export(state, job, outcome, node)
+    except BaseException:
+        if flags is not None:
+            state.release_run()
+        raise
     if flags is None:
         await _finish(state, job, "completed")
         return
@@ -104,27 +138,47 @@ async def _export_then_maybe_run(state: ServerState, job: Job, outcome: ExportOu
 
 
 async def _run(state: ServerState, job: Job, outcome: ExportOutcome, node: str | None, flags: list[str]) -> None:
-    metrics = state.runs_dir / f"{outcome.name}-{job.id[:8]}.jsonl"
-    events = state.runs_dir / f"{outcome.name}-{job.id[:8]}.events.jsonl"
+    """Run the export (the caller holds the run slot; released here). The child never outlives this task."""
+    run_dir = _run_folder(state, outcome.name, job)
+    metrics, events = run_dir / "metrics.jsonl", run_dir / "events.jsonl"
     proc = RunProcess(
-        outcome.export_path, job.id, state.send, metrics_path=metrics, events_path=events, flags=flags, node=node
+        outcome.export_path,
+        job.id,
+        state.send,
+        metrics_path=metrics,
+        events_path=events,
+        flags=flags,
+        node=node,
+        run_dir=run_dir,
     )
-    state.run = proc
     try:
-        await proc.start()
-        log.info("run %s: %s (in %s)", job.id, " ".join(proc.argv[1:]), outcome.export_path)
-        started = {"prompt_id": job.id, "metrics": str(metrics), "events": str(events), "argv": proc.argv[1:]}
-        await state.send("dnne.run_started", started)
-        if node is not None:
-            await state.send("executing", {"node": node, "display_node": node, "prompt_id": job.id})
-        code = await proc.watch()
-    except OSError as exc:
-        code = -1
-        proc.output_tail.append(f"could not start the run: {exc}")
+        if state.closing:
+            await _finish(state, job, "cancelled")
+            return
+        state.run = proc
+        try:
+            await proc.start()
+            job.run_pid = proc.pid
+            if state.closing:  # shutdown began while the child was starting: stop it like the others
+                await proc.stop()
+            log.info("run %s: %s (in %s)", job.id, " ".join(proc.argv[1:]), outcome.export_path)
+            started = {"prompt_id": job.id, "metrics": str(metrics), "events": str(events), "run_dir": str(run_dir),
+                       "argv": proc.argv[1:], "pid": proc.pid}  # fmt: skip
+            await state.send("dnne.run_started", started)
+            if node is not None:
+                await state.send("executing", {"node": node, "display_node": node, "prompt_id": job.id})
+            code = await proc.watch()
+        except OSError as exc:
+            code = -1
+            proc.output_tail.append(f"could not start the run: {exc}")
+        finally:
+            proc.kill()  # a no-op once it exited; kills it if this task was cancelled mid-run
+            state.run = None
     finally:
-        state.run = None
+        state.release_run()
     job.outputs.update(proc.node_outputs())
-    run_output = {"metrics": [str(metrics)], "events": [str(events)], "exit_code": [code], "records": [proc.records]}
+    run_output = {"metrics": [str(metrics)], "events": [str(events)], "run_dir": [str(run_dir)], "exit_code": [code],
+                  "records": [proc.records]}  # fmt: skip
     job.outputs[node or "run"] = {**job.outputs.get(node or "run", {}), **run_output}
     log.info("run %s exited with %s after %d metrics records", job.id, code, proc.records)
     if proc.interrupted or code in (130, 143):
@@ -164,22 +218,30 @@ async def post_prompt(request: web.Request) -> web.Response:
         options = _dnne_options(body)
         run = bool(options.get("run", state.settings.get(RUN_AFTER_EXPORT, False)))
         flags = run_flags(options.get("run_args", state.settings.get(RUN_ARGS, ""))) if run else None
+        prompt_id = body.get("prompt_id") if isinstance(body.get("prompt_id"), str) else None
+        if prompt_id is not None and len(prompt_id) > MAX_PROMPT_ID_CHARS:
+            raise BadRequest(f"prompt_id is longer than {MAX_PROMPT_ID_CHARS} characters", "E_NAME_TOO_LONG")
     except BadRequest as exc:
         return failure_response(exc)
     except RunArgsError as exc:
-        return web.json_response(plain_error("invalid_run_args", str(exc)), status=400)
-    if run and state.run is not None:
-        return _busy()
+        return web.json_response(plain_error("invalid_run_args", str(exc), code="E_RUN_ARGS"), status=400)
     name = export_name(options.get("name"), source)
+    if run and not state.claim_run(name):  # claimed before the export's await: two requests cannot both run
+        return _busy()
     try:
-        outcome = await export_async(source, state.exports_dir, name)
+        outcome = await _export_serialized(state, source, name, for_run=run)
+    except _ExportBusy as exc:
+        if run:
+            state.release_run()
+        return _busy(str(exc))
     except Exception as exc:  # validation errors → 400 node_errors; internal errors → 500 with the reason
+        if run:
+            state.release_run()
         return failure_response(exc)
-    prompt_id = body.get("prompt_id") if isinstance(body.get("prompt_id"), str) else None
     job = state.new_job(prompt_id, workflow=source)
     job.status, job.start_time = "in_progress", int(time.time() * 1000)
     log.info("exported %s to %s", name, outcome.export_path)
-    _spawn(_export_then_maybe_run(state, job, outcome, _report_node(source), flags))
+    state.spawn(_export_then_maybe_run(state, job, outcome, _report_node(source), flags))
     answer = {"prompt_id": job.id, "number": job.number, "node_errors": {}}
     answer.update(export_path=str(outcome.export_path), files=outcome.files, run=run)
     return web.json_response(answer)
@@ -195,25 +257,35 @@ def export_route(app: web.Application) -> None:
     """`POST /dnne/export` (and `/api/dnne/export`): the extension's Export / Download runner / Export and run."""
     state = app[STATE_KEY]
 
-    async def after_export(outcome: ExportOutcome, body: dict) -> dict[str, Any]:
+    async def dnne_export(request: web.Request) -> web.Response:
+        try:
+            body = await read_json(request)
+            source = workflow_from_export_body(body)
+        except BadRequest as exc:
+            return failure_response(exc)
+        name = export_name(body.get("name"), source)
         flags, answer = None, {"run": False}
         if body.get("run"):
             try:
                 flags = run_flags(body.get("run_args", state.settings.get(RUN_ARGS, "")))
             except RunArgsError as exc:
                 answer["run_error"] = str(exc)
-            if state.run is not None:
+            if flags is not None and not state.claim_run(name):
                 flags, answer["run_error"] = None, "a run is already in progress"
-        source = body.get("workflow") if isinstance(body.get("workflow"), dict) else body.get("prompt")
+        try:
+            outcome = await _export_serialized(state, source, name, for_run=flags is not None)
+        except Exception as exc:  # every failure becomes a JSON answer the editor can show
+            if flags is not None:
+                state.release_run()
+            return _busy(str(exc)) if isinstance(exc, _ExportBusy) else failure_response(exc)
         job = state.new_job(workflow=source)
         job.status, job.start_time = "in_progress", int(time.time() * 1000)
-        _spawn(_export_then_maybe_run(state, job, outcome, _report_node(source or {}), flags))
-        answer.update(prompt_id=job.id, run=flags is not None)
-        return answer
+        state.spawn(_export_then_maybe_run(state, job, outcome, _report_node(source), flags))
+        answer.update(outcome.to_json(), prompt_id=job.id, run=flags is not None)
+        return web.json_response(answer)
 
-    handler = make_export_handler(lambda: state.exports_dir, after_export)
-    app.router.add_post("/dnne/export", handler)
-    app.router.add_post("/api/dnne/export", handler)
+    app.router.add_post("/dnne/export", dnne_export)
+    app.router.add_post("/api/dnne/export", dnne_export)
 
 
 async def dnne_info(request: web.Request) -> web.Response:
@@ -223,9 +295,12 @@ async def dnne_info(request: web.Request) -> web.Response:
 @routes.post("/api/interrupt")
 async def interrupt(request: web.Request) -> web.Response:
     state = request.app[STATE_KEY]
-    if state.run is not None and state.run.running:
-        log.info("interrupt: sending SIGINT to run %s", state.run.prompt_id)
-        _spawn(state.run.interrupt())
+    body = await read_json(request) if request.can_read_body else None
+    wanted = body.get("prompt_id") if isinstance(body, dict) else None  # the frontend may name the run
+    run = state.run
+    if run is not None and run.running and (not isinstance(wanted, str) or wanted == run.prompt_id):
+        log.info("interrupt: sending SIGINT to run %s", run.prompt_id)
+        state.spawn(run.interrupt())
     return web.Response(status=200)
 
 
@@ -304,14 +379,15 @@ async def get_job(request: web.Request) -> web.Response:
     job = state.jobs.get(request.match_info["job_id"])
     if job is None:
         return web.json_response({"error": "no such job"}, status=404)
-    return web.json_response(job.summary() | {"workflow": job.workflow, "outputs": job.outputs})
+    extra = {"workflow": job.workflow, "outputs": job.outputs, "run_pid": job.run_pid}
+    return web.json_response(job.summary() | extra)
 
 
 @routes.post("/api/jobs/{job_id}/cancel")
 async def cancel_job(request: web.Request) -> web.Response:
     state = request.app[STATE_KEY]
     if state.run is not None and state.run.prompt_id == request.match_info["job_id"]:
-        _spawn(state.run.interrupt())
+        state.spawn(state.run.interrupt())
     return web.Response(status=200)
 
 

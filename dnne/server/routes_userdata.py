@@ -8,7 +8,8 @@ from pathlib import Path
 
 from aiohttp import web
 
-from dnne.server.paths import PathRejected, confine, relative_posix
+from dnne.server.exporting import BadRequest
+from dnne.server.paths import confine, relative_posix
 from dnne.server.state import STATE_KEY, write_atomic
 
 routes = web.RouteTableDef()
@@ -36,11 +37,8 @@ def _flag(request: web.Request, key: str, default: str) -> bool:
 
 
 def _target(request: web.Request, param: str = "file") -> Path:
-    root = request.app[STATE_KEY].workdir
-    try:
-        return confine(root, request.match_info.get(param, ""))
-    except PathRejected as exc:
-        raise web.HTTPForbidden(text=f"rejected path: {exc}") from None
+    """The confined path of a route parameter (`PathRejected` becomes a coded 4xx answer in app.bad_requests)."""
+    return confine(request.app[STATE_KEY].workdir, request.match_info.get(param, ""))
 
 
 @routes.get("/api/userdata")
@@ -49,10 +47,7 @@ async def list_userdata(request: web.Request) -> web.Response:
     directory = request.query.get("dir", "")
     if not directory:
         return web.Response(status=400, text="Directory not provided")
-    try:
-        folder = confine(root, directory)
-    except PathRejected as exc:
-        return web.Response(status=403, text=f"rejected path: {exc}")
+    folder = confine(root, directory)
     if not folder.is_dir():
         return web.Response(status=404, text="Directory not found")
     recurse, full_info, split = (
@@ -90,6 +85,15 @@ async def get_userdata(request: web.Request) -> web.StreamResponse:
     return web.FileResponse(path, headers=headers)
 
 
+def _check_strict_json(body: bytes) -> None:
+    """A saved .json file must be strict JSON: a NaN in a workflow would break the editor when it loads it again."""
+    from dnne.workflow.parse import parse_json  # the one strict JSON reader
+
+    _, problems = parse_json(body, max_bytes=len(body))
+    if problems:
+        raise BadRequest(f"a .json file must be valid strict JSON: {problems[0].format()}", problems[0].code)
+
+
 @routes.post("/api/userdata/{file}")
 async def post_userdata(request: web.Request) -> web.Response:
     root = request.app[STATE_KEY].workdir
@@ -99,6 +103,8 @@ async def post_userdata(request: web.Request) -> web.Response:
     if path.is_dir():
         return web.Response(status=400, text="A folder of that name exists")
     body = await request.read()
+    if path.suffix.lower() == ".json":
+        _check_strict_json(body)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         write_atomic(path, body)

@@ -30,6 +30,7 @@ ALLOWED_FLAGS = {
 DEVICES = ("auto", "cpu", "cuda")
 POLL_SECONDS = 0.2
 INTERRUPT_GRACE_SECONDS = 15.0
+STOP_GRACE_SECONDS = 5.0  # server shutdown: SIGTERM, then SIGKILL after this long
 
 
 class RunArgsError(ValueError):
@@ -151,8 +152,10 @@ class RunProcess:
         flags: list[str],
         node: str | None = None,
         events_path: Path | None = None,
+        run_dir: Path | None = None,
     ):
         self.export_dir = export_dir
+        self.run_dir = run_dir  # passed as --run-dir: the run's outputs stay out of the export folder
         self.prompt_id = prompt_id
         self.send = send
         self.metrics_path = metrics_path
@@ -179,7 +182,9 @@ class RunProcess:
     @property
     def argv(self) -> list[str]:
         events = ["--events", str(self.events_path)] if self.events_path is not None else []
-        return [sys.executable, "runner.py", "--metrics", str(self.metrics_path), *events, "--quiet", *self.flags]
+        run_dir = ["--run-dir", str(self.run_dir)] if self.run_dir is not None else []
+        return [sys.executable, "runner.py", *run_dir, "--metrics", str(self.metrics_path), *events, "--quiet",
+                *self.flags]  # fmt: skip
 
     async def start(self) -> None:
         for path in (self.metrics_path, self.events_path):
@@ -201,6 +206,30 @@ class RunProcess:
     def running(self) -> bool:
         return self.proc is not None and self.proc.returncode is None
 
+    @property
+    def pid(self) -> int | None:
+        return self.proc.pid if self.proc is not None else None
+
+    def _signal_group(self, sig: signal.Signals) -> None:
+        """Signal the run's whole process group (its own session: data-loader workers go too)."""
+        if not self.running:
+            return
+        assert self.proc is not None
+        try:
+            os.killpg(self.proc.pid, sig)
+        except ProcessLookupError:
+            pass
+        except PermissionError:
+            self.proc.send_signal(sig)
+
+    async def _exited_within(self, seconds: float) -> bool:
+        assert self.proc is not None
+        try:
+            await asyncio.wait_for(asyncio.shield(self.proc.wait()), seconds)
+            return True
+        except asyncio.TimeoutError:
+            return False
+
     async def watch(self) -> int:
         """Relay metrics, activity and output until the process exits; returns its exit code."""
         assert self.proc is not None and self.proc.stdout is not None
@@ -221,16 +250,23 @@ class RunProcess:
         if not self.running:
             return
         self.interrupted = True
-        assert self.proc is not None
-        self.proc.send_signal(signal.SIGINT)
-        try:
-            await asyncio.wait_for(asyncio.shield(self.proc.wait()), INTERRUPT_GRACE_SECONDS)
-        except asyncio.TimeoutError:
-            self.proc.terminate()
-            try:
-                await asyncio.wait_for(asyncio.shield(self.proc.wait()), 5)
-            except asyncio.TimeoutError:
-                self.proc.kill()
+        self._signal_group(signal.SIGINT)
+        if not await self._exited_within(INTERRUPT_GRACE_SECONDS):
+            await self.stop()
+
+    async def stop(self, grace: float = STOP_GRACE_SECONDS) -> None:
+        """SIGTERM (the runner checkpoints and exits 143), SIGKILL after `grace` seconds; returns once it is reaped."""
+        if not self.running:
+            return
+        self.interrupted = True
+        self._signal_group(signal.SIGTERM)
+        if not await self._exited_within(grace):
+            self.kill()
+            await self._exited_within(grace)
+
+    def kill(self) -> None:
+        """SIGKILL now (used when the watching task itself is cancelled: the child must not outlive the server)."""
+        self._signal_group(signal.SIGKILL)
 
     def node_outputs(self) -> dict[str, dict[str, list]]:
         """What each node did, as `executed` outputs: firings and timings, and its latest metrics record.
@@ -259,11 +295,12 @@ class RunProcess:
             self.output_tail.append(line.decode("utf-8", "replace").rstrip())
 
     async def _relay_new(self, final: bool = False) -> None:
-        for record in self._metrics.read(final):
-            await self._relay(record)
+        # the activity stream first: step progress read in the same poll as an epoch record must win over it
         if self._events is not None:
             for record in self._events.read(final):
                 await self._relay_activity(record)
+        for record in self._metrics.read(final):
+            await self._relay(record)
 
     async def _show_node(self, node: Any) -> None:
         if isinstance(node, (str, int)) and str(node) != self.last_node:

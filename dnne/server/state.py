@@ -6,6 +6,7 @@ import asyncio
 import json
 import logging
 import os
+import secrets
 import tempfile
 import time
 import uuid
@@ -36,6 +37,11 @@ def write_atomic(path: Path, data: bytes) -> None:
         raise
 
 
+def strict_json_bytes(value: Any) -> bytes:
+    """`value` as strict JSON (NaN/Infinity raise ValueError: the frontend's JSON.parse would choke on them)."""
+    return json.dumps(value, indent=2, sort_keys=True, allow_nan=False).encode("utf-8")
+
+
 class Settings:
     """The editor's settings, one JSON object persisted in the work directory."""
 
@@ -43,25 +49,44 @@ class Settings:
         self.path = path
         self.values: dict[str, Any] = dict(PRESET_SETTINGS)
         if path.is_file():
-            try:
-                stored = json.loads(path.read_text(encoding="utf-8"))
-            except (OSError, ValueError) as exc:
-                log.warning("ignoring unreadable settings file %s: %s", path, exc)
-            else:
-                if isinstance(stored, dict):
-                    self.values.update(stored)
+            self._load()
         else:
             self.save()
+
+    def _load(self) -> None:
+        """Read the stored settings; a broken file is set aside (never fatal) so the editor still loads."""
+        from dnne.workflow.parse import parse_json  # the one strict JSON reader (NaN, duplicates, depth)
+
+        try:
+            stored, problems = parse_json(self.path.read_bytes())
+        except OSError as exc:
+            stored, problems = None, [f"cannot read it: {exc.strerror or exc}"]
+        if not problems and not isinstance(stored, dict):
+            problems = [f"expected a JSON object, got {type(stored).__name__}"]
+        if not problems:
+            self.values.update(stored)
+            return
+        aside = self.path.with_name(f"{self.path.name}.broken-{time.strftime('%Y%m%d-%H%M%S')}")
+        try:
+            os.replace(self.path, aside)
+            kept = f"moved to {aside.name}"
+        except OSError:
+            kept = "left in place"
+        reason = "; ".join(p.format() if hasattr(p, "format") else str(p) for p in problems)
+        log.warning("W_SETTINGS_UNREADABLE: ignoring the settings file %s (%s), using defaults: %s",
+                    self.path, kept, reason)  # fmt: skip
 
     def get(self, key: str, default: Any = None) -> Any:
         return self.values.get(key, default)
 
     def update(self, values: dict[str, Any]) -> None:
-        self.values.update(values)
-        self.save()
+        merged = {**self.values, **values}
+        data = strict_json_bytes(merged)  # raises ValueError before anything changes
+        write_atomic(self.path, data)
+        self.values = merged
 
     def save(self) -> None:
-        write_atomic(self.path, json.dumps(self.values, indent=2, sort_keys=True).encode("utf-8"))
+        write_atomic(self.path, strict_json_bytes(self.values))
 
 
 @dataclass
@@ -78,6 +103,7 @@ class Job:
     outputs: dict[str, Any] = field(default_factory=dict)
     error: dict | None = None
     messages: list = field(default_factory=list)
+    run_pid: int | None = None  # the child process of the run, once started
 
     def summary(self) -> dict[str, Any]:
         """The `/api/jobs` entry."""
@@ -108,7 +134,11 @@ class Job:
 
 
 class ServerState:
-    """Shared state of the server: paths, settings, websocket clients, jobs and the active run."""
+    """Shared state of the server: paths, settings, websocket clients, jobs, the active run and background tasks.
+
+    One run at a time: `claim_run` takes the slot synchronously (before any await), so two requests racing through
+    an export cannot both start a child; every task and child is tracked here so shutdown can stop them all.
+    """
 
     def __init__(self, workdir: Path):
         self.workdir = workdir.resolve()
@@ -122,7 +152,28 @@ class ServerState:
         self.jobs: dict[str, Job] = {}
         self._counter = 0
         self.run = None  # the active dnne.server.runs.RunProcess, if any
-        self.lock = asyncio.Lock()
+        self.run_claim: str | None = None  # export name of the run holding the slot (claimed before its export)
+        self.export_lock = asyncio.Lock()  # one export at a time: two never write the same folder at once
+        self.tasks: set[asyncio.Task] = set()
+        self.closing = False
+        # the write token: the editor page fetches it same-origin and sends it on every write (see app.guard)
+        self.token = secrets.token_urlsafe(32)
+
+    def claim_run(self, export_name: str) -> bool:
+        """Take the single run slot for `export_name`; False while another run holds it or the server is stopping."""
+        if self.run_claim is not None or self.closing:
+            return False
+        self.run_claim = export_name
+        return True
+
+    def release_run(self) -> None:
+        self.run_claim = None
+
+    def spawn(self, coro) -> asyncio.Task:
+        task = asyncio.get_running_loop().create_task(coro)
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
+        return task
 
     def new_job(self, prompt_id: str | None = None, workflow: dict | None = None) -> Job:
         self._counter += 1

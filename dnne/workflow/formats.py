@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from dnne.workflow.raw import Conn, RawNode, Source, short
-from dnne.workflow.ui_graph import Level, read_level
+from dnne.workflow.raw import Conn, RawNode, Source, listing, short
+from dnne.workflow.ui_graph import DefinitionInputs, Level, is_slot_text, read_level
 
 API_ID = re.compile(r"\d+(:\d+)*")
 UI_VERSIONS = {0.4: "ui-0.4", 1: "ui-1"}
@@ -60,22 +60,27 @@ def reroute_loops(doc: dict, level: Level) -> None:
         for item in items if isinstance(items, list) else []:
             if isinstance(item, dict) and isinstance(item.get("id"), int) and isinstance(item.get("parentId"), int):
                 parents[item["id"]] = item["parentId"]
+    # One walk per start, stopping at anything already walked: every reroute is visited once (linear), and the
+    # position map makes "have I been here on this walk" O(1).
     done: set = set()
     for start in parents:
-        seen = []
+        position: dict[Any, int] = {}
+        walk: list[Any] = []
         current = start
         while current in parents and current not in done:
-            if current in seen:
+            if current in position:
+                loop = walk[position[current] :]
                 level.add(
                     "E_REROUTE_LOOP",
-                    "native reroutes form a parentId loop: " + " → ".join(str(x) for x in seen[seen.index(current) :]),
+                    "native reroutes form a parentId loop: " + listing(loop, sep=" → "),
                     path="$.extra.reroutes",
                     hint="delete and re-draw the rerouted link in the editor",
                 )
                 break
-            seen.append(current)
+            position[current] = len(walk)
+            walk.append(current)
             current = parents[current]
-        done.update(seen)
+        done.update(walk)
 
 
 def read_api(prompt: Any, path: str) -> Level:
@@ -110,7 +115,7 @@ def read_api(prompt: Any, path: str) -> Level:
         for name, value in inputs.items():
             if isinstance(value, list) and len(value) == 2 and isinstance(value[0], str):
                 slot = value[1]
-                if isinstance(slot, str) and slot.isdigit() and slot.isascii():
+                if is_slot_text(slot):
                     level.add("W_SLOT_COERCED", f"output slot {slot!r} is a string", **node.where(), field=name)
                     slot = int(slot)
                 if not isinstance(slot, int) or isinstance(slot, bool) or slot < 0:
@@ -139,8 +144,8 @@ def read_api(prompt: Any, path: str) -> Level:
     return level
 
 
-def read_ui(doc: dict, path: str) -> Level:
-    level = read_level(doc, path)
+def read_ui(doc: dict, path: str, definition_inputs: DefinitionInputs | None = None) -> Level:
+    level = read_level(doc, path, definition_inputs=definition_inputs)
     check_version(doc, level)
     reroute_loops(doc, level)
     return level

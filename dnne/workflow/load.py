@@ -11,17 +11,19 @@ from pathlib import Path
 from typing import Any
 
 from dnne.catalog.registry import Catalog
-from dnne.errors import Diagnostic, DnneError
+from dnne.errors import Diagnostic, DnneError, cap_per_code
 from dnne.workflow import formats
 from dnne.workflow.model import Graph
-from dnne.workflow.modes import resolve
+from dnne.workflow.modes import left_out, resolve
 from dnne.workflow.parse import DEFAULT_MAX_BYTES, check_tree, parse_json, read_source
-from dnne.workflow.subgraphs import TooLarge, collect_definitions, flatten
+from dnne.workflow.subgraphs import Budget, TooLarge, check_expansion, collect_definitions, flatten
 from dnne.workflow.ui_graph import Level
 from dnne.workflow.validate import validate
 
 MAX_NODES = 2_000
 MAX_LINKS = 10_000
+MAX_WIDGET_BYTES = 10_000_000  # widget values (as JSON) of the expanded workflow: what config.json would hold
+MAX_PER_CODE = 50  # diagnostics listed per code; the rest are counted in one "… and N more" line
 
 
 @dataclass
@@ -51,6 +53,7 @@ def load_workflow(
     max_bytes: int = DEFAULT_MAX_BYTES,
     max_nodes: int = MAX_NODES,
     max_links: int = MAX_LINKS,
+    max_widget_bytes: int = MAX_WIDGET_BYTES,
 ) -> LoadResult:
     """Load, flatten and validate a workflow. `source`: a path, bytes, JSON text, or an already-parsed dict.
 
@@ -76,17 +79,32 @@ def load_workflow(
         from dnne.catalog.registry import default_catalog
 
         catalog = default_catalog()
-    level, source_format = _read(doc, max_nodes=max_nodes, max_links=max_links)
-    if source_format is None or any(d.code == "E_TOO_LARGE" for d in level.diagnostics):
+    budget = Budget(max_nodes, max_links, max_widget_bytes)
+    level, source_format = _read(doc, budget, _definition_inputs(catalog))
+    if source_format is None or any(d.code in ("E_TOO_LARGE", "E_EXPANSION_BUDGET") for d in level.diagnostics):
         return LoadResult(None, _sorted(level.diagnostics))
+    dropped = left_out(level)
     level = resolve(level)
     graph, found = validate(level, catalog, name=name or "workflow", source_format=source_format)
+    graph.left_out = dropped
     diagnostics = _sorted([*level.diagnostics, *found])
     failed = any(d.is_error for d in diagnostics) or (strict and diagnostics)
     return LoadResult(None if failed else graph, diagnostics)
 
 
-def _read(doc: Any, *, max_nodes: int, max_links: int) -> tuple[Level, str | None]:
+def _definition_inputs(catalog: Catalog):
+    def inputs_of(node_type: str) -> list[tuple[str, str | None]] | None:
+        key = catalog.canonical(node_type)
+        spec = catalog.get(key) if key else None
+        if spec is None:
+            return None
+        return [(i.name, i.name if i.is_widget else None) for i in spec.inputs]
+
+    return inputs_of
+
+
+def _read(doc: Any, budget: Budget, definition_inputs) -> tuple[Level, str | None]:
+    max_nodes, max_links = budget.nodes, budget.links
     source_format, part, path = formats.detect(doc)
     if source_format is None:
         level = Level()
@@ -108,21 +126,35 @@ def _read(doc: Any, *, max_nodes: int, max_links: int) -> tuple[Level, str | Non
         return level, source_format
     if not is_ui:
         return formats.read_api(part, path), source_format
-    level = formats.read_ui(part, path)
+    level = formats.read_ui(part, path, definition_inputs)
     definitions = collect_definitions(part, path)
     if definitions:
+        # Refuse a subgraph bomb from the definition tree alone, before a single inner node is built.
+        found = check_expansion(part, definitions, budget)
+        if found is not None:
+            return _budget_error(*found), source_format
         try:
-            level = flatten(level, definitions, max_nodes=max_nodes)
-        except TooLarge:
-            level = Level()
-            level.add(
-                "E_TOO_LARGE",
-                f"flattening the subgraphs gives more than {max_nodes:,} nodes",
-                expected=f"at most {max_nodes:,} nodes",
-            )
+            level = flatten(level, definitions, budget=budget, definition_inputs=definition_inputs)
+        except TooLarge as exc:
+            return _budget_error(exc.subgraph, exc.over), source_format
     return level, source_format
+
+
+def _budget_error(subgraph: str, over: list[tuple[str, str, int]]) -> Level:
+    level = Level()
+    level.add(
+        "E_EXPANSION_BUDGET",
+        "flattening the subgraphs would give "
+        + ", ".join(f"{got} {what} (limit {limit:,})" for what, got, limit in over)
+        + f"; the biggest part is {subgraph}",
+        expected=", ".join(f"at most {limit:,} {what}" for what, _, limit in over),
+        got=", ".join(f"{got} {what}" for what, got, _ in over),
+        hint="nested subgraphs multiply: a subgraph used N times inside one used M times is N×M copies; "
+        "raise the limits (max_nodes / max_links / max_widget_bytes) only if this workflow is trusted",
+    )
+    return level
 
 
 def _sorted(diagnostics: list[Diagnostic]) -> list[Diagnostic]:
     unique = list(dict.fromkeys(diagnostics))
-    return sorted(unique, key=Diagnostic.sort_key)
+    return cap_per_code(sorted(unique, key=Diagnostic.sort_key), MAX_PER_CODE)

@@ -50,6 +50,9 @@ class Graph:
     nodes: dict[str, GraphNode] = field(default_factory=dict)
     edges: list[Edge] = field(default_factory=list)
     source_format: str = "ui-0.4"  # ui-0.4 | ui-1 | api | prompt
+    # What the loader left out, by kind ("note", "reroute", "bypassed", …) → count: lets a later "nothing to run"
+    # message say what the file does hold.
+    left_out: dict[str, int] = field(default_factory=dict)
 
     def __iter__(self) -> Iterator[GraphNode]:
         return iter(self.nodes.values())

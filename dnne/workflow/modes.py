@@ -12,7 +12,8 @@ from __future__ import annotations
 import difflib
 from typing import Any
 
-from dnne.workflow.raw import Conn, RawNode, Source, canonical_type, short
+from dnne.errors import node_id_key
+from dnne.workflow.raw import Conn, RawNode, Source, canonical_type, listing, short
 from dnne.workflow.ui_graph import Level
 
 MUTED, BYPASSED = 2, 4
@@ -26,6 +27,24 @@ VIRTUAL = frozenset({REROUTE, PRIMITIVE}) | WORMHOLES | DECORATIVE
 
 def is_legacy_group_node(node_type: str) -> bool:
     return node_type.startswith(("workflow>", "workflow/"))
+
+
+def left_out(level: Level) -> dict[str, int]:
+    """What `resolve` will drop, by kind, for messages such as E_NO_SINK."""
+    kinds: dict[str, int] = {}
+    for node in level.nodes.values():
+        if node.type in DECORATIVE:
+            kind = "note"
+        elif node.type in VIRTUAL:
+            kind = "reroute/primitive/wormhole"
+        elif node.mode == BYPASSED:
+            kind = "bypassed"
+        elif node.mode == MUTED:
+            kind = "muted"
+        else:
+            continue
+        kinds[kind] = kinds.get(kind, 0) + 1
+    return kinds
 
 
 def resolve(level: Level) -> Level:
@@ -176,13 +195,13 @@ class _Resolver:
             return
         self.reported.add(node_id)
         node = self.nodes[node_id]
-        members = sorted({k[0] for k in path})
+        members = sorted({k[0] for k in path}, key=node_id_key)
         kinds = "reroute/bypassed"
         if any(self.nodes[m].type in WORMHOLES for m in members if m in self.nodes):
             kinds = "reroute/bypassed/GetNode/SetNode"
         self.out.add(
             "E_REROUTE_LOOP",
-            f"these {kinds} nodes feed each other in a loop: " + ", ".join(members),
+            f"these {kinds} nodes feed each other in a loop: " + listing(members),
             **node.where(),
             hint="a reroute chain must end at a real node's output",
         )

@@ -14,6 +14,9 @@ from dnne.errors import Diagnostic
 
 DEFAULT_MAX_BYTES = 5_000_000
 MAX_DEPTH = 200
+# No workflow value needs more digits (widget INTs stop at 18). Our own limit, independent of Python's int-string
+# conversion limit (which an environment variable can lift, making a 5 MB digit run a quadratic-time parse).
+MAX_INT_DIGITS = 100
 
 
 class _Reject(Exception):
@@ -72,7 +75,12 @@ def parse_json(data: str | bytes, *, max_bytes: int = DEFAULT_MAX_BYTES) -> tupl
     assert text is not None
     try:
         constants: list[bool] = []
-        value = json.loads(text, object_pairs_hook=_no_duplicates, parse_constant=_parse_constant_hook(constants))
+        value = json.loads(
+            text,
+            object_pairs_hook=_no_duplicates,
+            parse_constant=_parse_constant_hook(constants),
+            parse_int=_parse_int_hook(constants),
+        )
     except _Reject as exc:
         return None, [exc.diagnostic]
     except json.JSONDecodeError as exc:
@@ -93,8 +101,8 @@ def parse_json(data: str | bytes, *, max_bytes: int = DEFAULT_MAX_BYTES) -> tupl
                 got="far more",
             )
         ]
-    except ValueError as exc:  # e.g. integers over the int-string conversion limit
-        return None, [Diagnostic("E_PARSE", f"not valid JSON: {exc}")]
+    except ValueError as exc:  # defensive: no known input reaches here (long integers are parsed by our hook)
+        return None, [Diagnostic("E_PARSE", f"not valid JSON: {str(exc)[:200]}")]
     problem = check_tree(value, scalars=bool(constants))
     if problem is not None:
         return None, [problem]
@@ -108,6 +116,36 @@ class _NonFinite(float):
         obj = super().__new__(cls, float(name.replace("Infinity", "inf")))
         obj.name = name  # type: ignore[attr-defined]
         return obj
+
+
+class _LongInt(str):
+    """Marker for an integer literal longer than MAX_INT_DIGITS: kept as text (never converted), reported with its
+    JSON path by `check_tree`."""
+
+
+def _parse_int_hook(found: list[bool]):
+    def hook(text: str) -> int | _LongInt:
+        if len(text) - text.startswith("-") > MAX_INT_DIGITS:
+            found.append(True)
+            return _LongInt(text)
+        return int(text)
+
+    return hook
+
+
+def number_preview(value: Any) -> str:
+    """A short text for an over-long number: its first digits and its length."""
+    if isinstance(value, _LongInt):
+        digits = len(value) - value.startswith("-")
+        return f"{value[:12]}… ({digits:,} digits)"
+    return f"an integer of about {int(value.bit_length() * 0.30103) + 1:,} digits"
+
+
+def _is_long_int(item: Any) -> bool:
+    if isinstance(item, _LongInt):
+        return True
+    # 3.33 bits per digit: an int from an already-parsed dict (e.g. 10**5000) over the same digit limit.
+    return isinstance(item, int) and not isinstance(item, bool) and item.bit_length() > MAX_INT_DIGITS * 3.33
 
 
 def _parse_constant_hook(found: list[bool]):
@@ -154,6 +192,8 @@ def check_tree(value: Any, *, scalars: bool = True) -> Diagnostic | None:
             children.extend(item.values() if isinstance(item, dict) else item)
         if scalars:
             for item in children:
+                if _is_long_int(item):
+                    return _long_int_problem(value, item)
                 if isinstance(item, float) and not math.isfinite(item):
                     name = getattr(item, "name", repr(item))
                     return Diagnostic(
@@ -167,7 +207,20 @@ def check_tree(value: Any, *, scalars: bool = True) -> Diagnostic | None:
         depth += 1
     if scalars and isinstance(value, float) and not math.isfinite(value):
         return Diagnostic("E_NONFINITE", f"{value!r} is not allowed in a workflow", path="$")
+    if scalars and _is_long_int(value):
+        return _long_int_problem(value, value)
     return None
+
+
+def _long_int_problem(root: Any, item: Any) -> Diagnostic:
+    return Diagnostic(
+        "E_NUMBER_RANGE",
+        f"an integer with more than {MAX_INT_DIGITS} digits is not allowed in a workflow",
+        path=_path_to(root, item),
+        expected=f"an integer of at most {MAX_INT_DIGITS} digits (widget integers: at most 18)",
+        got=number_preview(item),
+        hint="the value was probably corrupted or generated; re-enter it in the editor",
+    )
 
 
 def _path_to(root: Any, target: Any) -> str:

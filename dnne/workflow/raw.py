@@ -24,6 +24,7 @@ class RawSlot:
     widget: str | None = None  # inputs: the widget this socket is bound to
     link: int | None = None  # inputs: the link id it names
     links: tuple[int, ...] = ()  # outputs: the link ids it lists
+    from_definition: bool = False  # inputs: not in the saved list, filled in from the node type (by index)
 
 
 @dataclass
@@ -94,6 +95,20 @@ def canonical_type(name: str) -> str:
 
 
 def short(value: Any, limit: int = 60) -> str:
-    """A one-line repr of untrusted data for messages."""
-    text = repr(value)
+    """A one-line repr of untrusted data for messages (never raises: a huge int is described, not converted)."""
+    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 256:
+        return f"an integer of about {int(value.bit_length() * 0.30103) + 1:,} digits"
+    if isinstance(value, str) and len(value) > 4 * limit:
+        value = value[: 4 * limit]  # repr of a multi-megabyte string only to cut it down is wasted work
+    try:
+        text = repr(value)
+    except ValueError:  # an int nested in a list/dict past the int-string limit
+        return f"a {type(value).__name__} holding a number too long to show"
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def listing(items: Any, *, limit: int = 20, sep: str = ", ") -> str:
+    """Items joined for a message, at most `limit` of them: a 200,000-node loop must not become a 2 MB message."""
+    items = list(items)
+    shown = sep.join(str(x) for x in items[:limit])
+    return shown if len(items) <= limit else f"{shown}{sep}… ({len(items):,} in all)"

@@ -10,18 +10,129 @@ handles them like any node).
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
 
 from dnne.workflow.raw import Conn, RawNode, Source
-from dnne.workflow.ui_graph import Level, read_level
+from dnne.workflow.ui_graph import DefinitionInputs, Level, read_level
 
 MAX_DEPTH = 16
+# Sizes are saturated here so that an exponential bomb's count stays a small, printable number.
+SATURATE = 10**15
+
+
+@dataclass(frozen=True)
+class Budget:
+    """What one workflow may expand to after flattening its subgraphs."""
+
+    nodes: int
+    links: int
+    widget_bytes: int
+
+
+@dataclass(frozen=True)
+class Size:
+    nodes: int = 0
+    links: int = 0
+    widget_bytes: int = 0
+
+    def plus(self, other: Size, times: int = 1) -> Size:
+        return Size(
+            min(SATURATE, self.nodes + times * other.nodes),
+            min(SATURATE, self.links + times * other.links),
+            min(SATURATE, self.widget_bytes + times * other.widget_bytes),
+        )
+
+    def over(self, budget: Budget) -> list[tuple[str, str, int]]:
+        """What exceeds `budget`: (what, expanded count as text, limit) for each (empty when within)."""
+        found = []
+        for what, got, limit in (
+            ("nodes", self.nodes, budget.nodes),
+            ("links", self.links, budget.links),
+            ("widget bytes", self.widget_bytes, budget.widget_bytes),
+        ):
+            if got > limit:
+                found.append((what, f"more than {SATURATE:,}" if got >= SATURATE else f"{got:,}", limit))
+        return found
 
 
 class TooLarge(Exception):
-    """Flattening would exceed the node budget."""
+    """Flattening would exceed the budget: `subgraph` names the definition, `over` what is exceeded."""
+
+    def __init__(self, subgraph: str, over: list[tuple[str, str, int]]):
+        super().__init__(subgraph)
+        self.subgraph = subgraph
+        self.over = over
+
+
+def _instance_counts(graph: dict, definitions: dict) -> tuple[Size, dict[str, int]]:
+    """A level's own size (instances excluded) and how many active instances of each definition it holds."""
+    nodes = graph.get("nodes") if isinstance(graph.get("nodes"), list) else []
+    links = graph.get("links") if isinstance(graph.get("links"), list) else []
+    own = Size(0, len(links), 0)
+    uses: dict[str, int] = {}
+    for obj in nodes:
+        if not isinstance(obj, dict):
+            continue
+        node_type = obj.get("type")
+        if isinstance(node_type, str) and node_type in definitions and obj.get("mode", 0) in (0, None):
+            uses[node_type] = uses.get(node_type, 0) + 1
+            continue
+        values = obj.get("widgets_values")
+        own = own.plus(Size(1, 0, len(json.dumps(values)) if values is not None else 0))
+    return own, uses
+
+
+def expanded_sizes(definitions: dict) -> dict[str, Size]:
+    """The fully expanded size of every definition, computed from the definition tree alone (iterative post-order,
+    each definition once: linear in the file, however large the expansion). A recursive definition counts its
+    self-use as empty here; flattening reports it."""
+    counts = {key: _instance_counts(definition, definitions) for key, (definition, _) in definitions.items()}
+    sizes: dict[str, Size] = {}
+    state: dict[str, int] = {}  # 1 = on the stack, 2 = done
+    for root in definitions:
+        stack = [root]
+        while stack:
+            key = stack[-1]
+            if state.get(key) is None:
+                state[key] = 1
+                stack.extend(k for k in counts[key][1] if state.get(k) is None)
+                continue
+            stack.pop()
+            if state[key] == 2:
+                continue
+            own, uses = counts[key]
+            size = own
+            for inner, times in uses.items():
+                size = size.plus(sizes.get(inner, Size()), times)
+            sizes[key] = size
+            state[key] = 2
+    return sizes
+
+
+def check_expansion(graph: dict, definitions: dict, budget: Budget) -> tuple[str, list[tuple[str, str, int]]] | None:
+    """Before any flattening: (the subgraph to blame, what is over, the total) when the expanded workflow would
+    exceed `budget`, else None. The blamed subgraph is the top-level one whose instances add the most nodes."""
+    sizes = expanded_sizes(definitions)
+    total, uses = _instance_counts(graph, definitions)
+    for key, times in uses.items():
+        total = total.plus(sizes[key], times)
+    over = total.over(budget)
+    if not over:
+        return None
+    worst = max(uses, key=lambda k: (sizes[k].nodes * uses[k], sizes[k].links * uses[k]))
+    return subgraph_label(definitions, worst, uses[worst], sizes[worst]), over
+
+
+def subgraph_label(definitions: dict, key: str, times: int | None = None, size: Size | None = None) -> str:
+    definition = definitions[key][0]
+    name = definition.get("name") if isinstance(definition.get("name"), str) else None
+    label = f"subgraph {name!r} ({key})" if name and name != key else f"subgraph {key!r}"
+    if times is not None and size is not None:
+        label += f", used {times:,} time(s) at the top level, each expanding to {size.nodes:,} nodes"
+    return label[:300]
 
 
 @dataclass
@@ -50,12 +161,21 @@ def collect_definitions(graph: dict, path: str, found: dict[str, tuple[dict, str
     return found
 
 
-def flatten(level: Level, definitions: dict, *, max_nodes: int, _stack: tuple[str, ...] = ()) -> Level:
-    """Expand every active subgraph instance in `level` (recursively). Raises TooLarge past `max_nodes`."""
+def flatten(
+    level: Level,
+    definitions: dict,
+    *,
+    budget: Budget,
+    definition_inputs: DefinitionInputs | None = None,
+    _stack: tuple[str, ...] = (),
+) -> Level:
+    """Expand every active subgraph instance in `level` (recursively). Raises TooLarge past `budget`: the running
+    totals cover every instance of the level, so the check holds during expansion, not only per instance."""
     instances = [n for n in level.nodes.values() if n.type in definitions and n.mode == 0]
     if not instances:
         return level
     expanded: dict[str, _Expanded] = {}
+    nodes_so_far, links_so_far = len(level.nodes), len(level.conns)
     for inst in instances:
         if inst.type in _stack or len(_stack) >= MAX_DEPTH:
             level.add(
@@ -66,10 +186,16 @@ def flatten(level: Level, definitions: dict, *, max_nodes: int, _stack: tuple[st
             )
             continue
         definition, def_path = definitions[inst.type]
-        inner = _prefixed(read_level(definition, def_path, is_subgraph=True), inst.id + ":")
-        inner = flatten(inner, definitions, max_nodes=max_nodes, _stack=(*_stack, inst.type))
-        if len(inner.nodes) + len(level.nodes) > max_nodes:
-            raise TooLarge
+        inner_level = read_level(definition, def_path, is_subgraph=True, definition_inputs=definition_inputs)
+        inner = _prefixed(inner_level, inst.id + ":")
+        inner = flatten(
+            inner, definitions, budget=budget, definition_inputs=definition_inputs, _stack=(*_stack, inst.type)
+        )
+        nodes_so_far += len(inner.nodes) - 1
+        links_so_far += len(inner.conns)
+        over = Size(nodes_so_far, links_so_far).over(Budget(budget.nodes, budget.links, SATURATE))
+        if over:
+            raise TooLarge(subgraph_label(definitions, inst.type), over)
         in_names = _io_names(definition.get("inputs"))
         out_names = _io_names(definition.get("outputs"))
         expanded[inst.id] = _Expanded(inner, in_names, out_names, _promote(inst, in_names, inner))

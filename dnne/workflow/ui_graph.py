@@ -7,15 +7,18 @@ from -10 straight to -20 becomes a synthetic Reroute node `pass<link id>`.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from dnne.errors import Diagnostic
-from dnne.workflow.raw import Conn, RawNode, RawSlot, Source, short, type_name
+from dnne.workflow.raw import Conn, RawNode, RawSlot, Source, listing, short, type_name
 
 SUBGRAPH_INPUT_ID = -10
 SUBGRAPH_OUTPUT_ID = -20
 KNOWN_MODES = {0: "always", 2: "muted", 4: "bypassed"}
+# A node type's inputs in definition order, as (name, widget name or None); None for a type the catalog lacks.
+DefinitionInputs = Callable[[str], "list[tuple[str, str | None]] | None"]
 
 
 @dataclass
@@ -51,7 +54,9 @@ def is_node_id(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and value >= 0
 
 
-def read_level(graph: dict, path: str, *, is_subgraph: bool = False) -> Level:
+def read_level(
+    graph: dict, path: str, *, is_subgraph: bool = False, definition_inputs: DefinitionInputs | None = None
+) -> Level:
     level = Level()
     raw_nodes = graph.get("nodes")
     if not isinstance(raw_nodes, list):
@@ -62,6 +67,8 @@ def read_level(graph: dict, path: str, *, is_subgraph: bool = False) -> Level:
         node = _read_node(obj, f"{path}.nodes[{index}]", level)
         if node is None:
             continue
+        if definition_inputs is not None:
+            _merge_definition_inputs(node, definition_inputs(node.type))
         if node.id in level.nodes:
             level.add(
                 "E_DUP_NODE",
@@ -78,6 +85,18 @@ def read_level(graph: dict, path: str, *, is_subgraph: bool = False) -> Level:
     links = _read_links(graph.get("links"), f"{path}.links", level)
     _connect(links, by_int, level, is_subgraph)
     return level
+
+
+def _merge_definition_inputs(node: RawNode, definition: list[tuple[str, str | None]] | None) -> None:
+    """A node saved with fewer `inputs` entries than its type defines: litegraph builds the node from its definition
+    and then copies the saved entries over it by index, so slots past the saved list keep the definition's inputs
+    (and a link may target them). A name the saved list already holds is not added twice."""
+    if not definition or len(definition) <= len(node.inputs):
+        return
+    saved = {slot.name for slot in node.inputs}
+    for index in range(len(node.inputs), len(definition)):
+        name, widget = definition[index]
+        node.inputs.append(RawSlot(name if name not in saved else f"#{index}", widget=widget, from_definition=True))
 
 
 def _read_node(obj: Any, path: str, level: Level) -> RawNode | None:
@@ -182,11 +201,17 @@ def _read_slots(items: Any, path: str, level: Level, node_id: int, node_type: st
     return slots
 
 
+def is_slot_text(value: Any) -> bool:
+    """A slot index saved as a short numeric string ("2"); longer digit runs are never a slot, and `int()` on them
+    could hit Python's int-string conversion limit."""
+    return isinstance(value, str) and 0 < len(value) <= 9 and value.isascii() and value.isdigit()
+
+
 def _slot_value(value: Any, what: str, link_path: str, level: Level) -> int | None:
     if isinstance(value, int) and not isinstance(value, bool):
         if value >= 0:
             return value
-    elif isinstance(value, str) and value.isdigit() and value.isascii():
+    elif is_slot_text(value):
         level.add(
             "W_SLOT_COERCED",
             f"{what} {value!r} is a string; read as {int(value)}",
@@ -259,8 +284,18 @@ def _connect(links: list[_Link], by_int: dict[int, dict], level: Level, is_subgr
         for slot, item in enumerate(level.nodes[str(node_id)].inputs):
             if item.link is not None:
                 claimed[(node_id, slot)] = item.link
-    links_by_id = {link.id: link for link in links}
+    # An input filled in from the definition has no saved `link` field: the one link row into it stands in.
+    into_filled: dict[tuple[int, int], list[Any]] = {}
+    for link in links:
+        node = level.nodes.get(str(link.dst)) if link.dst in by_int else None
+        if node is not None and link.dst_slot < len(node.inputs) and node.inputs[link.dst_slot].from_definition:
+            into_filled.setdefault((link.dst, link.dst_slot), []).append(link.id)
+    for key, ids in into_filled.items():
+        if len(ids) == 1:
+            claimed[key] = ids[0]
     claim_of = {link_id: key for key, link_id in claimed.items()}
+    links = _drop_unreferenced(links, by_int, level, claim_of)
+    links_by_id = {link.id: link for link in links}
     into: dict[tuple[int, int], list[Any]] = {}
     for link in links:
         into.setdefault((link.dst, link.dst_slot), []).append(link.id)
@@ -273,7 +308,7 @@ def _connect(links: list[_Link], by_int: dict[int, dict], level: Level, is_subgr
         if claim in ids:  # the input names one of them: the others are stale (the editor's fixBadLinks drops them)
             level.add(
                 "W_LINK_PATCHED",
-                f"input {name!r} is the target of links {', '.join(str(i) for i in ids)}; it names link {claim}, "
+                f"input {name!r} is the target of links {listing(ids)}; it names link {claim}, "
                 "so the others are dropped as stale",
                 **node.where(),
                 field=name,
@@ -282,7 +317,7 @@ def _connect(links: list[_Link], by_int: dict[int, dict], level: Level, is_subgr
         level.broken.add((node.id, name))
         level.add(
             "E_MULTI_INPUT",
-            f"input {name!r} is fed by {len(ids)} links ({', '.join(str(i) for i in ids)})",
+            f"input {name!r} is fed by {len(ids)} links ({listing(ids)})",
             **node.where(),
             field=name,
             hint="an input takes one link; remove the extra ones",
@@ -378,6 +413,29 @@ def _connect(links: list[_Link], by_int: dict[int, dict], level: Level, is_subgr
                 field=name,
                 hint="re-draw the connection in the editor",
             )
+
+
+def _drop_unreferenced(links: list[_Link], by_int: dict[int, dict], level: Level, claim_of: dict) -> list[_Link]:
+    """A link row that neither its target input (`inputs[i].link`) nor its source output (`outputs[j].links`) names
+    is a leftover the editor no longer draws: dropped with W_UNREFERENCED_LINK instead of contradicting the input
+    that holds the real link (E_LINK_CONFLICT / E_MULTI_INPUT). Links of the subgraph input/output nodes (-10/-20)
+    and links to missing nodes (W_ZOMBIE_LINK / E_DANGLING_LINK) are left to the checks below."""
+    listed = {link_id for node_id in by_int for slot in level.nodes[str(node_id)].outputs for link_id in slot.links}
+    kept = []
+    for link in links:
+        inner_io = SUBGRAPH_INPUT_ID in (link.src, link.dst) or SUBGRAPH_OUTPUT_ID in (link.src, link.dst)
+        ends_exist = link.src in by_int and link.dst in by_int
+        if inner_io or not ends_exist or link.id in claim_of or link.id in listed:
+            kept.append(link)
+            continue
+        level.add(
+            "W_UNREFERENCED_LINK",
+            f"link {link.id} (node {link.src} slot {link.src_slot} → node {link.dst} slot {link.dst_slot}) is not "
+            "named by its source output or its target input; it is dropped",
+            path=link.path,
+            hint="a leftover of an edit; re-saving the workflow in the editor removes it",
+        )
+    return kept
 
 
 def _pass_through(link: _Link, level: Level) -> None:

@@ -10,7 +10,7 @@ from typing import Any
 
 from dnne.catalog.registry import Catalog
 from dnne.catalog.spec import NodeType, OutputSpec, types_compatible
-from dnne.errors import Diagnostic
+from dnne.errors import Diagnostic, node_id_key
 from dnne.workflow.model import Edge, Graph, GraphNode
 from dnne.workflow.raw import LEGACY_TYPE_NAMES, Conn, RawNode, canonical_type, short
 from dnne.workflow.ui_graph import Level
@@ -326,4 +326,4 @@ def _canonical_names(spec: NodeType, names: set[str]) -> set[str]:
 
 
 def _id_key(node_id: str) -> tuple:
-    return tuple((0, int(p), "") if p.isdigit() else (1, 0, p) for p in node_id.split(":"))
+    return node_id_key(node_id)

@@ -32,6 +32,7 @@ class WidgetMapper:
         self.linked = linked  # widget names fed by a link (their value comes from the source)
         self.diags = diagnostics
         self.where = {"node_id": node.id, "node_type": spec.key, "title": node.title or spec.display_name}
+        self.defaulted: set[str] = set()  # widgets that took their default because the saved values lack them
 
     def add(self, code: str, message: str, **extra: Any) -> None:
         self.diags.append(Diagnostic(code, message, **self.where, **extra))
@@ -40,6 +41,8 @@ class WidgetMapper:
         node = self.node
         if node.literals is not None:
             values = self._by_name(node.literals, api=True)
+        elif node.widgets_named is not None and isinstance(node.widgets_values, list) and node.widgets_values:
+            values = self._reconcile(node.widgets_values, node.widgets_named)
         elif node.widgets_named is not None:
             values = self._by_name(node.widgets_named)
         elif isinstance(node.widgets_values, dict):
@@ -58,6 +61,49 @@ class WidgetMapper:
             spec = self.spec.input(name)
             if spec is not None and spec.is_widget:
                 values[spec.name] = value
+        return values
+
+    def _reconcile(self, positional: list, named: dict) -> dict[str, Any]:
+        """Both `widgets_values` and `widgets_values_named` are saved. When they disagree, `widgets_values` wins:
+        it is what the editor itself reads back when it opens the file (and shows in every widget), so it is what a
+        person editing the JSON by hand changes and then expects to take effect. The named copy only wins when the
+        list does not fit this node's widgets at all (saved by another node version): names survive reordering.
+        Every disagreement is a W_WIDGETS_DISAGREE naming the field and both values."""
+        from_list: list[Diagnostic] = []
+        reader = WidgetMapper(self.node, self.spec, self.linked, from_list)
+        by_position = reader._positional(positional)
+        list_fits = not any(d.is_error for d in from_list)
+        values = dict(by_position) if list_fits else self._by_name(named)
+        if list_fits:
+            named_by_spec = {s.name: v for k, v in named.items() if (s := self.spec.input(k)) is not None}
+            for name in reader.defaulted & set(named_by_spec):
+                values[name] = named_by_spec[name]  # newer widget missing from the list: the named copy has it
+            if not reader.defaulted <= set(named_by_spec):
+                self.diags.extend(d for d in from_list if d.code == "W_WIDGET_DEFAULT")
+        for name, value in named.items():
+            spec = self.spec.input(name)
+            if spec is None or not spec.is_widget or spec.name not in by_position or spec.name in reader.defaulted:
+                continue
+            other = by_position[spec.name]
+            if _same_value(value, other):
+                continue
+            kept, dropped = (
+                ("widgets_values", "widgets_values_named")
+                if list_fits
+                else (
+                    "widgets_values_named",
+                    "widgets_values",
+                )
+            )
+            self.add(
+                "W_WIDGETS_DISAGREE",
+                f"widget {spec.name!r} is {short(other)} in widgets_values but {short(value)} in "
+                f"widgets_values_named; {kept} is used",
+                field=spec.name,
+                expected=f"the same value in both (used: {kept})",
+                got=f"widgets_values {short(other)}, widgets_values_named {short(value)}",
+                hint=f"edit {kept} (or delete {dropped}) so that the file says one thing",
+            )
         return values
 
     def _by_name(self, given: dict, *, api: bool = False) -> dict[str, Any]:
@@ -115,6 +161,7 @@ class WidgetMapper:
             return
         for w in missing:
             values[w.name] = w.default
+            self.defaulted.add(w.name)
         if missing:
             self.add(
                 "W_WIDGET_DEFAULT",
@@ -206,6 +253,15 @@ def _not_for_next(widgets: tuple[InputSpec, ...], index: int, value: Any) -> boo
     "fixed" against batch_size, shuffle, seed, drop_last)."""
     following = widgets[index + 1] if index + 1 < len(widgets) else None
     return following is None or check_widget_value(following, value) is not None
+
+
+def _same_value(a: Any, b: Any) -> bool:
+    """Equal as JSON values: 1 and true differ (Python says 1 == True), 1 and 1.0 do not."""
+    if isinstance(a, bool) or isinstance(b, bool):
+        return type(a) is type(b) and a == b
+    if isinstance(a, (int, float)) and isinstance(b, (int, float)):
+        return a == b
+    return type(a) is type(b) and a == b
 
 
 def _is_control(value: Any) -> bool:

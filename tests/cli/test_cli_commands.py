@@ -101,7 +101,9 @@ def test_export_check(cli, tmp_path):
     assert result.exit_code == 0, result.output
     config = out / "config.json"
     config.write_text(config.read_text().replace('"factor": 0.5', '"factor": 0.25'))
-    result = cli("export", wf, "-o", out, "--check", "--json")
+    result = cli("export", wf, "-o", out, "--check", "--json")  # the edit would be kept: the new config goes beside it
+    assert result.exit_code == 1 and json.loads(result.stdout)["stale"] == ["config.json.new"]
+    result = cli("export", wf, "-o", out, "--check", "--json", "--force")
     assert result.exit_code == 1 and json.loads(result.stdout)["stale"] == ["config.json"]
 
 

@@ -18,7 +18,7 @@ from dnne.codegen.checks import PostConditionError
 from dnne.codegen.export import build_export, export_graph, export_workflow
 from dnne.codegen.format import lint_code
 from dnne.codegen.render import RenderError
-from dnne.codegen.writer import RUNTIME_DIR, ExportError, read_tree, safe_dir_name
+from dnne.codegen.writer import MANIFEST, RUNTIME_DIR, ExportError, read_manifest, read_tree, safe_dir_name
 from dnne.errors import DiagnosticError
 
 
@@ -26,10 +26,12 @@ def test_export_tree(tmp_path):
     out = tmp_path / "out"
     result = export_graph(chain_graph(), out)
     tree = read_tree(out)
-    assert sorted(tree) == result.files
+    assert sorted(set(tree) - {MANIFEST}) == result.files
+    assert sorted(read_manifest(out)) == result.files  # the manifest lists exactly the generated files
     assert {"runner.py", "config.json", "requirements.txt", "README.md", "dnne_runtime/__init__.py"} <= set(tree)
     config = json.loads(tree["config.json"])
     assert config["workflow"] == "chain" and config["dnne_version"] and len(config["graph_hash"]) == 64
+    assert config["workflow_id"] is None  # a graph without a workflow id
     assert config["nodes"] == {
         "1": {"count": 3, "label": "counter"},
         "2": {"factor": 0.5},
@@ -64,7 +66,7 @@ def test_deterministic(tmp_path):
     second = read_tree(export_workflow(chain_workflow(), tmp_path / "b", catalog=pack_catalog(), name="w").out_dir)
     assert first == second
     third = build_export(chain_graph(name="w"))
-    assert third.contents == first
+    assert third.contents == {k: v for k, v in first.items() if k != MANIFEST}
 
 
 def test_topological_order_and_instance_numbering():
@@ -109,9 +111,9 @@ def test_failure_keeps_the_previous_export(tmp_path):
 def test_replaces_previous_export_but_not_other_folders(tmp_path):
     out = tmp_path / "out"
     export_graph(chain_graph(count=2), out)
-    (out / "stray.txt").write_text("old")
+    (out / "mine.txt").write_text("a user file")
     export_graph(chain_graph(count=5), out)
-    assert not (out / "stray.txt").exists()
+    assert (out / "mine.txt").read_text() == "a user file"  # re-export replaces only generated files
     assert json.loads((out / "config.json").read_text())["nodes"]["1"]["count"] == 5
     precious = tmp_path / "home"
     precious.mkdir()

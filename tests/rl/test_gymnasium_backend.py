@@ -5,6 +5,7 @@ import torch
 gym = pytest.importorskip("gymnasium")
 
 from dnne.runtime.envs import make_env  # noqa: E402
+from dnne.runtime.envs.env_ids import EnvIdError  # noqa: E402
 
 
 def test_discrete_cartpole_same_step_autoreset():
@@ -58,5 +59,5 @@ def test_mujoco_ant_steps():
 
 
 def test_unknown_env_name_is_reported():
-    with pytest.raises(RuntimeError, match="cannot make env"):
+    with pytest.raises(EnvIdError, match="not a registered gymnasium id"):
         make_env("NoSuchEnv-v9", 1, backend="gymnasium")

@@ -17,14 +17,30 @@ from dnne.server.app import create_app  # noqa: E402
 
 
 @contextlib.asynccontextmanager
-async def editor_client(workdir: Path, **kwargs):
-    """A test client for `dnne serve` on `workdir` (requests go to 127.0.0.1)."""
-    client = TestClient(TestServer(create_app(workdir, **kwargs), host="127.0.0.1"))
+async def editor_client(workdir: Path, *, as_editor: bool = True, **kwargs):
+    """A test client for `dnne serve` on `workdir` (requests go to 127.0.0.1).
+
+    `as_editor`: every request carries what the editor page sends (its own Origin and the write token);
+    False gives a client with neither, as another program or page would be.
+    """
+    app = create_app(workdir, **kwargs)
+    server = TestServer(app, host="127.0.0.1")
+    await server.start_server()
+    headers = editor_headers(app, server.port) if as_editor else None
+    client = TestClient(server, headers=headers)
     await client.start_server()
     try:
         yield client
     finally:
         await client.close()
+
+
+def editor_headers(app, port: int) -> dict[str, str]:
+    """The headers the editor page's writes carry: its own Origin and the server's write token."""
+    from dnne.server.app import TOKEN_HEADER
+    from dnne.server.state import STATE_KEY
+
+    return {"Origin": f"http://127.0.0.1:{port}", TOKEN_HEADER: app[STATE_KEY].token}
 
 
 def run(coro):

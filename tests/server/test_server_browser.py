@@ -96,8 +96,12 @@ class Editor:
         )
 
     def set_server_setting(self, key: str, value) -> None:
+        """A write as the editor page makes it: its own Origin and the server's write token."""
+        with urllib.request.urlopen(f"{self.url}api/dnne/session", timeout=10) as response:
+            session = json.loads(response.read())
+        headers = {"Origin": self.url.rstrip("/"), session["header"]: session["token"]}
         request = urllib.request.Request(
-            f"{self.url}api/settings/{key}", data=json.dumps(value).encode(), method="POST"
+            f"{self.url}api/settings/{key}", data=json.dumps(value).encode(), method="POST", headers=headers
         )
         with urllib.request.urlopen(request, timeout=10) as response:
             assert response.status == 200

@@ -88,7 +88,7 @@ def test_symlink_escape_is_rejected(tmp_path, workdir, client_for):
 def test_oversize_body_is_refused(workdir, client_for):
     async def go():
         async with client_for(workdir, max_body=1024) as client:
-            small = await client.post("/api/userdata/workflows%2Fsmall.json", data=b"x" * 1000)
+            small = await client.post("/api/userdata/workflows%2Fsmall.json", data=b'"' + b"x" * 998 + b'"')
             big = await client.post("/api/userdata/workflows%2Fbig.json", data=b"x" * 5000)
             prompt = await client.post("/api/prompt", data=b"{" + b" " * 5000 + b"}")
             return small.status, big.status, prompt.status

@@ -195,4 +195,5 @@ def test_recursive_subgraph_is_rejected(catalog):
 
 def test_flattened_size_limit(catalog):
     result = load_workflow(workflow(), catalog, max_nodes=6)
-    assert [d.code for d in result.diagnostics] == ["E_TOO_LARGE"]
+    assert [d.code for d in result.diagnostics] == ["E_EXPANSION_BUDGET"]
+    assert "limit 6" in result.diagnostics[0].message and "'batches'" in result.diagnostics[0].message

@@ -119,14 +119,22 @@ NODE_TYPE = NodeType(
         socket("input", "TENSOR", tooltip="the input batch (GetBatch.images)"),
         socket("to_output", "TENSOR", mode=InputMode.CONSUME, tooltip="the last layer's output (closes the chain)"),
         widget("checkpoint_enabled", "BOOLEAN", True),
-        combo("checkpoint_trigger_type", ("epoch", "time", "best_metric"), "epoch"),
+        # The original DNNE added these three later; its early workflows lack them (loaded with W_WIDGET_DEFAULT).
+        combo("checkpoint_trigger_type", ("epoch", "time", "best_metric"), "epoch", required=False),
         widget(
             "checkpoint_trigger_value",
             "STRING",
             "50",
+            required=False,
             tooltip="epoch: every N epochs; time: 30s / 5m / 1h30m; best_metric: max, min or metric[:min|max]",
         ),
-        widget("checkpoint_load_on_start", "BOOLEAN", False, tooltip="start from the latest checkpoint's weights"),
+        widget(
+            "checkpoint_load_on_start",
+            "BOOLEAN",
+            False,
+            required=False,
+            tooltip="start from the latest checkpoint's weights",
+        ),
     ),
     outputs=(
         OutputSpec("layers", "TENSOR", tooltip="connect to the first layer of the chain"),

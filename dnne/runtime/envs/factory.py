@@ -1,5 +1,5 @@
 """`make_env`: pick and build a backend for an env name (auto: isaacgym on CUDA if installed, else torch Cartpole,
-else gymnasium)."""
+else gymnasium). The env name is checked by `env_ids` first: it never makes anything import a module it names."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ import warnings
 import torch
 
 from .base import VecEnv
+from .env_ids import TORCH_ENVS, check_env_name
 
 BACKENDS = ("auto", "torch", "gymnasium", "isaacgym")
-TORCH_ENVS = ("Cartpole",)
 
 
 def resolve_device(device: str | torch.device) -> torch.device:
@@ -24,7 +24,7 @@ def resolve_device(device: str | torch.device) -> torch.device:
     return torch.device(device)
 
 
-def resolve_backend(env_name: str, backend: str, device: torch.device) -> str:
+def resolve_backend(env_name: str, backend: str, device: torch.device, isaacgym_path: str | None = None) -> str:
     if backend not in BACKENDS:
         raise ValueError(f"unknown env backend {backend!r}; expected one of {', '.join(BACKENDS)}")
     if backend != "auto":
@@ -32,7 +32,7 @@ def resolve_backend(env_name: str, backend: str, device: torch.device) -> str:
     if device.type == "cuda":
         from .isaacgym_env import isaacgym_available
 
-        if isaacgym_available():
+        if isaacgym_available(isaacgym_path):
             return "isaacgym"
     return "torch" if env_name in TORCH_ENVS else "gymnasium"
 
@@ -46,22 +46,21 @@ def make_env(
     seed: int | None = None,
     render: bool = False,
     headless: bool = True,
-    isaac_gym_path: str = "",
-    isaac_gym_envs_path: str = "",
+    isaacgym_path: str | None = None,
     **options,
 ) -> VecEnv:
     """Build `num_envs` copies of `env_name` on `device` with the chosen backend (see module docstring).
 
     `options` go to the backend (torch Cartpole: max_effort, reset_dist, max_episode_length, reset_mode).
+    `isaacgym_path`: extra import folders for Isaac Gym, chosen by the person running the program (the runner's
+    `--isaacgym-path`, else the `DNNE_ISAACGYM_PATH` environment variable); never a workflow or config.json value.
     """
     dev = resolve_device(device)
-    chosen = resolve_backend(env_name, backend, dev)
+    chosen = resolve_backend(env_name, backend, dev, isaacgym_path)
+    check_env_name(env_name, chosen)
     if chosen == "torch":
-        if env_name not in TORCH_ENVS:
-            raise ValueError(
-                f"the torch backend only simulates {', '.join(TORCH_ENVS)}; env {env_name!r} needs backend "
-                "'gymnasium' (MuJoCo on CPU) or 'isaacgym'"
-            )
+        if env_name not in TORCH_ENVS:  # unreachable after check_env_name; kept as the backend's own guard
+            raise ValueError(f"the torch backend only simulates {', '.join(TORCH_ENVS)}")
         from .torch_cartpole import TorchCartpole
 
         return TorchCartpole(num_envs, dev, seed=seed, **options)
@@ -79,6 +78,5 @@ def make_env(
         dev,
         seed=seed,
         headless=headless and not render,
-        isaac_gym_path=isaac_gym_path,
-        isaac_gym_envs_path=isaac_gym_envs_path,
+        isaacgym_path=isaacgym_path,
     )

@@ -12,22 +12,9 @@ import numpy as np
 import torch
 
 from .base import EnvSpec, VecEnv
+from .env_ids import GYM_IDS, check_env_name, gym_id
 
-# Isaac-Gym-style names → gymnasium ids; any other name is used as a gymnasium id as is (e.g. "Hopper-v5").
-GYM_IDS = {
-    "Cartpole": "CartPole-v1",
-    "CartPole": "CartPole-v1",
-    "Pendulum": "Pendulum-v1",
-    "Ant": "Ant-v5",
-    "HalfCheetah": "HalfCheetah-v5",
-    "Humanoid": "Humanoid-v5",
-    "Hopper": "Hopper-v5",
-    "Walker2d": "Walker2d-v5",
-}
-
-
-def gym_id(env_name: str) -> str:
-    return GYM_IDS.get(env_name, env_name)
+__all__ = ["GYM_IDS", "GymnasiumVecEnv", "gym_id"]
 
 
 class GymnasiumVecEnv(VecEnv):
@@ -47,6 +34,7 @@ class GymnasiumVecEnv(VecEnv):
             raise RuntimeError(
                 f"env {env_name!r} needs the gymnasium backend: pip install 'gymnasium[mujoco]'"
             ) from exc
+        check_env_name(env_name, "gymnasium")  # before make_vec: a 'module:' id would import that module
         env_id = gym_id(env_name)
         kwargs = {"render_mode": "rgb_array"} if render else {}
         if render:

@@ -4,18 +4,39 @@ Typed against the documented IsaacGymEnvs 1.5 API: `isaacgymenvs.make(seed, task
 graphics_device_id, headless)` returns a VecTask whose `step(actions)` clamps actions to ±1 and scales them itself
 (Cartpole: × `maxEffort`), resets inside `step` and returns `(obs_dict, rew_buf, reset_buf, extras)`.
 It cannot run on a machine without Isaac Gym; nothing in dnne's tests depends on it.
+
+Where Isaac Gym is imported from is chosen by the person running the program, never by the workflow: the installed
+environment, plus the folders of the runner's `--isaacgym-path` (else the `DNNE_ISAACGYM_PATH` environment variable),
+`os.pathsep`-separated like PYTHONPATH (e.g. `~/isaacgym/python:~/IsaacGymEnvs`). The old workflow widgets
+`isaac_gym_path` / `isaac_gym_envs_path` are ignored (with a warning at export).
 """
 
 from __future__ import annotations
 
+import os
 import sys
 
 import torch
 
 from .base import EnvSpec, VecEnv
 
+PATH_ENV_VAR = "DNNE_ISAACGYM_PATH"
 
-def isaacgym_available() -> bool:
+
+def operator_paths(isaacgym_path: str | None = None) -> list[str]:
+    """The import folders the operator chose: `--isaacgym-path` if given, else $DNNE_ISAACGYM_PATH, else none."""
+    text = isaacgym_path if isaacgym_path else os.environ.get(PATH_ENV_VAR, "")
+    return [os.path.expanduser(part) for part in text.split(os.pathsep) if part.strip()]
+
+
+def _add_operator_paths(isaacgym_path: str | None) -> None:
+    for path in operator_paths(isaacgym_path):
+        if path not in sys.path:
+            sys.path.append(path)
+
+
+def isaacgym_available(isaacgym_path: str | None = None) -> bool:
+    _add_operator_paths(isaacgym_path)
     try:
         import isaacgym  # noqa: F401
         import isaacgymenvs  # noqa: F401
@@ -33,21 +54,24 @@ class IsaacGymVecEnv(VecEnv):
         *,
         seed: int | None = None,
         headless: bool = True,
-        isaac_gym_path: str = "",
-        isaac_gym_envs_path: str = "",
+        isaacgym_path: str | None = None,
     ):
-        for path in (isaac_gym_path, isaac_gym_envs_path):
-            if path and path not in sys.path:
-                sys.path.append(path)
+        device = torch.device(device)
+        if device.type != "cuda":  # Isaac Gym needs an NVIDIA GPU: do not import it at all elsewhere
+            raise RuntimeError(
+                f"the isaacgym backend needs CUDA (device is {device}); "
+                "use backend 'torch' (Cartpole) or 'gymnasium' instead"
+            )
+        _add_operator_paths(isaacgym_path)
         try:
             import isaacgym  # noqa: F401  (must be imported before torch-using isaacgymenvs modules)
             import isaacgymenvs
         except ImportError as exc:
             raise RuntimeError(
                 "the isaacgym backend needs Isaac Gym Preview 4 and IsaacGymEnvs installed on an NVIDIA machine; "
-                "use backend 'torch' (Cartpole) or 'gymnasium' instead"
+                f"use backend 'torch' (Cartpole) or 'gymnasium' instead, or point --isaacgym-path (or ${PATH_ENV_VAR}) "
+                "at the isaacgym/python and IsaacGymEnvs folders"
             ) from exc
-        device = torch.device(device)
         dev = f"cuda:{device.index or 0}" if device.type == "cuda" else "cpu"
         self.task = isaacgymenvs.make(
             seed=seed or 0,

@@ -3,6 +3,58 @@
 import { app } from "../../scripts/app.js";
 import { api } from "../../scripts/api.js";
 
+// On `dnne serve`, every write must carry the server's write token in a custom header (a page of another origin
+// can neither read the token nor set the header on a form or beacon). The token is read same-origin before the
+// frontend's own writes need it, and attached to every same-origin write this page makes through fetch or XHR.
+// A real ComfyUI has no /dnne/session: nothing is changed there.
+const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
+const nativeFetch = window.fetch.bind(window);
+
+function sameOrigin(url) {
+  try {
+    return new URL(url, window.location.href).origin === window.location.origin;
+  } catch {
+    return false;
+  }
+}
+
+async function readWriteToken() {
+  try {
+    const response = await nativeFetch(api.apiURL("/dnne/session"), { cache: "no-store" });
+    if (!response.ok) return null;
+    const body = await response.json();
+    return body?.token && body?.header ? body : null;
+  } catch {
+    return null;
+  }
+}
+
+function attachWriteToken({ header, token }) {
+  window.fetch = function (input, init) {
+    const request = input instanceof Request ? input : null;
+    const method = String(init?.method || request?.method || "GET").toUpperCase();
+    if (!SAFE_METHODS.has(method) && sameOrigin(request ? request.url : String(input))) {
+      const headers = new Headers(init?.headers || request?.headers || undefined);
+      headers.set(header, token);
+      init = { ...init, headers };
+    }
+    return nativeFetch(input, init);
+  };
+  const open = XMLHttpRequest.prototype.open;
+  const send = XMLHttpRequest.prototype.send;
+  XMLHttpRequest.prototype.open = function (method, url, ...rest) {
+    this.__dnneWrite = !SAFE_METHODS.has(String(method).toUpperCase()) && sameOrigin(String(url));
+    return open.call(this, method, url, ...rest);
+  };
+  XMLHttpRequest.prototype.send = function (...args) {
+    if (this.__dnneWrite) this.setRequestHeader(header, token);
+    return send.apply(this, args);
+  };
+}
+
+const writeToken = await readWriteToken();
+if (writeToken) attachWriteToken(writeToken);
+
 const EXPORT_ROUTE = "/dnne/export";
 const RUN_SETTING = "dnne.RunAfterExport";
 

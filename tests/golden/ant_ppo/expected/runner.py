@@ -12,7 +12,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from dnne_runtime import GraphRunner, Input, QueueNode, exit_process, run_main
+from dnne_runtime.config_check import ConfigError
 from dnne_runtime.envs import make_env
+from dnne_runtime.envs.env_ids import EnvIdError, check_env_name
 from dnne_runtime.envs.stepper import EnvStepper
 from dnne_runtime.rl.agent import PolicyAgent
 from dnne_runtime.rl.trainer import PPOTrainerLoop
@@ -30,19 +32,21 @@ class IsaacGymEnvNode(QueueNode):
         node_id,
         title="",
         *,
-        env_name,
-        num_envs,
-        isaac_gym_path,
-        isaac_gym_envs_path,
-        headless,
-        device,
-        physics_engine,
-        backend="auto",
+        env_name: str,
+        num_envs: int,
+        headless: bool,
+        device: str,
+        physics_engine: str,
+        backend: str = "auto",
     ):
         super().__init__(node_id, title)
+        # config.json can be edited: the env name is checked again before anything is built (exit 2 if refused)
+        try:
+            check_env_name(env_name, backend)
+        except EnvIdError as exc:
+            raise ConfigError(f"node {node_id}, field 'env_name': {exc}") from None
         self.env_name = env_name
         self.num_envs = num_envs
-        self.paths = {"isaac_gym_path": isaac_gym_path, "isaac_gym_envs_path": isaac_gym_envs_path}
         self.headless = headless
         self.device = device
         self.backend = backend
@@ -61,7 +65,7 @@ class IsaacGymEnvNode(QueueNode):
             seed=getattr(self.ctx, "seed", None),
             render=bool(getattr(args, "render", False)),
             headless=self.headless,
-            **self.paths,
+            isaacgym_path=getattr(args, "isaacgym_path", None),  # the operator's flag, never a config value
         )
         spec = self.env.spec
         self.ctx.log(f"env {spec.name}: backend {spec.backend}, {spec.num_envs} envs on {self.env.device}")
