@@ -1,10 +1,11 @@
-"""The `dnne` command line: export, validate, nodes, run (and serve when the editor extra is present).
+"""The `dnne` command line: export, validate, nodes, examples, run (and serve when the editor extra is present).
 
 Exit codes: 0 ok (warnings allowed), 1 invalid workflow or stale export (--check), 2 usage or internal error.
 """
 
 from __future__ import annotations
 
+import importlib.resources
 import importlib.util
 import json
 import os
@@ -26,6 +27,7 @@ import dnne
 from dnne.errors import Diagnostic, DiagnosticError, DnneError
 
 EXIT_OK, EXIT_INVALID, EXIT_ERROR = 0, 1, 2
+PIPED_WIDTH = 100_000  # a table printed to a pipe takes its natural width (rich would assume 80 columns)
 
 app = typer.Typer(
     add_completion=False,
@@ -64,26 +66,42 @@ def _print_diagnostics(diagnostics: list[Diagnostic], strict: bool = False) -> N
 
 def _fail(exc: BaseException, as_json: bool, strict: bool = False) -> typer.Exit:
     """Report an error and return the Exit to raise (1 for an invalid workflow, 2 otherwise)."""
+    code, report = _failure_report(exc, strict)
+    if as_json:
+        _print_json(report)
+        if _state["verbose"] and not isinstance(exc, DiagnosticError):
+            _err().print(escape("".join(traceback.format_exception(exc))), end="")
+    else:
+        _print_failure(exc, strict)
+    return typer.Exit(code)
+
+
+def _failure_report(exc: BaseException, strict: bool = False) -> tuple[int, dict[str, Any]]:
+    """The exit code and the JSON report of an error: 1 for an invalid workflow, 2 otherwise."""
     from dnne.codegen.validate import node_errors_report
 
     if isinstance(exc, DiagnosticError):
-        if as_json:
-            _print_json(node_errors_report(exc.diagnostics, strict=strict))
-        else:
-            _print_diagnostics(exc.diagnostics, strict)
-        return typer.Exit(EXIT_INVALID)
+        return EXIT_INVALID, node_errors_report(exc.diagnostics, strict=strict)
     internal = not isinstance(exc, DnneError)
-    message = f"{type(exc).__name__}: {exc}" if internal else str(exc)
-    if as_json:
-        _print_json({"ok": False, "error": {"type": "internal_error" if internal else "error", "message": message}})
+    kind = "internal_error" if internal else "error"
+    return EXIT_ERROR, {"ok": False, "error": {"type": kind, "message": _error_message(exc)}}
+
+
+def _error_message(exc: BaseException) -> str:
+    return str(exc) if isinstance(exc, DnneError) else f"{type(exc).__name__}: {exc}"
+
+
+def _print_failure(exc: BaseException, strict: bool = False) -> None:
+    if isinstance(exc, DiagnosticError):
+        _print_diagnostics(exc.diagnostics, strict)
+        return
+    internal = not isinstance(exc, DnneError)
     console = _err()
     if _state["verbose"]:
         console.print(escape("".join(traceback.format_exception(exc))), end="")
-    if not as_json:
-        console.print(("[red]internal error:[/red] " if internal else "[red]error:[/red] ") + escape(message))
-        if internal and not _state["verbose"]:
-            console.print("Run with --verbose to see the full traceback.")
-    return typer.Exit(EXIT_ERROR)
+    console.print(("[red]internal error:[/red] " if internal else "[red]error:[/red] ") + escape(_error_message(exc)))
+    if internal and not _state["verbose"]:
+        console.print("Run with --verbose to see the full traceback.")
 
 
 def _workflow_path(path: Path) -> Path:
@@ -192,28 +210,59 @@ def _without_regenerate_line(runner: bytes) -> list[bytes]:
     return [line for line in runner.splitlines() if not line.startswith(b"# Regenerate: ")]
 
 
+# Per-file outcome of `dnne validate`, from best to worst; the command exits with the worst file's code.
+VALIDATE_STATUSES = {"ok": EXIT_OK, "warnings": EXIT_OK, "invalid": EXIT_INVALID, "error": EXIT_ERROR}
+
+
 @app.command("validate")
 def validate_cmd(
-    workflow: Path = typer.Argument(..., help="Workflow JSON file."),
-    as_json: bool = typer.Option(False, "--json", help="ComfyUI node_errors JSON on stdout."),
+    workflows: list[Path] = typer.Argument(..., help="Workflow JSON file(s).", metavar="WORKFLOW..."),
+    as_json: bool = typer.Option(
+        False, "--json", help="A JSON list on stdout: per file its name, status and ComfyUI node_errors report."
+    ),
     strict: bool = typer.Option(False, "--strict", help="Treat warnings as errors."),
 ) -> None:
-    """Check WORKFLOW without writing anything; exit 1 if it cannot be exported."""
+    """Check each WORKFLOW without writing anything. Exit code of the worst file: 0 all valid (warnings allowed),
+    1 one cannot be exported, 2 a file is missing or unreadable, or an internal error."""
+    several = len(workflows) > 1
+    entries = []
+    for workflow in workflows:
+        if several and not as_json:
+            _err().print(f"[bold]{_terminal_safe(str(workflow))}[/bold]")
+        entries.append({"file": str(workflow)} | _validate_one(workflow, strict, as_json, several))
+    if as_json:
+        _print_json(entries)
+    elif several:
+        counts = {status: sum(e["status"] == status for e in entries) for status in VALIDATE_STATUSES}
+        parts = [f"{counts['ok']} ok", f"{counts['warnings']} with warnings", f"{counts['invalid']} invalid"]
+        parts += [f"{counts['error']} unreadable or failed"] if counts["error"] else []
+        _err().print(f"{len(entries)} files: " + ", ".join(parts))
+    raise typer.Exit(max(VALIDATE_STATUSES[e["status"]] for e in entries))
+
+
+def _validate_one(workflow: Path, strict: bool, as_json: bool, several: bool) -> dict[str, Any]:
+    """Validate one file and print its diagnostics (unless `as_json`); returns its status and JSON report."""
     from dnne.codegen.validate import is_failure, node_errors_report, validate_workflow
 
-    path = _workflow_path(workflow)
+    if not workflow.is_file():
+        message = f"workflow file {str(workflow)!r} does not exist or is not a file"
+        if not as_json:
+            _err().print(f"[red]error:[/red] {_terminal_safe(message)}")
+        return {"status": "error", "ok": False, "error": {"type": "error", "message": message}}
     try:
-        diagnostics = validate_workflow(path, strict=strict)
+        diagnostics = validate_workflow(workflow, strict=strict)
     except Exception as exc:
-        raise _fail(exc, as_json, strict) from None
+        code, report = _failure_report(exc, strict)
+        if not as_json:
+            _print_failure(exc, strict)
+        return {"status": "invalid" if code == EXIT_INVALID else "error"} | report
     failed = is_failure(diagnostics, strict)
-    if as_json:
-        _print_json(node_errors_report(diagnostics, strict=strict))
-    else:
+    status = "invalid" if failed else ("warnings" if diagnostics else "ok")
+    if not as_json:
         _print_diagnostics(diagnostics, strict and failed)
         if not failed:
-            _err().print("workflow is valid")
-    raise typer.Exit(EXIT_INVALID if failed else EXIT_OK)
+            _err().print("valid" if several else "workflow is valid")
+    return {"status": status} | node_errors_report(diagnostics, strict=strict)
 
 
 @app.command("nodes")
@@ -238,7 +287,56 @@ def nodes_cmd(as_json: bool = typer.Option(False, "--json", help="The /api/objec
             escape(", ".join(i.name for i in node_type.inputs)),
             escape(", ".join(o.name for o in node_type.outputs)),
         )
-    Console(highlight=False).print(table)
+    console = Console(highlight=False)
+    if not console.is_terminal:  # piped or redirected: no screen to fit, so no row is cut or wrapped at 80 columns
+        console = Console(highlight=False, width=PIPED_WIDTH)
+    console.print(table)
+
+
+def bundled_examples() -> dict[str, bytes]:
+    """The example workflows shipped inside the package (`dnne/examples/*.json`), by file name."""
+    folder = importlib.resources.files("dnne") / "examples"
+    if not folder.is_dir():
+        return {}
+    return {e.name: e.read_bytes() for e in sorted(folder.iterdir(), key=lambda e: e.name) if e.name.endswith(".json")}
+
+
+@app.command("examples")
+def examples_cmd(
+    directory: Path = typer.Argument(Path("dnne-examples"), help="Where to copy them (created if needed)."),
+    force: bool = typer.Option(False, "--force", help="Overwrite example files that were changed there."),
+) -> None:
+    """Copy the bundled example workflows into DIRECTORY (default ./dnne-examples) and list what was written.
+
+    A file already there with other content is never overwritten without --force (nothing is written then)."""
+    examples = bundled_examples()
+    if not examples:
+        _err().print("[red]error:[/red] this dnne installation has no bundled examples (dnne/examples is missing)")
+        raise typer.Exit(EXIT_ERROR)
+    if directory.exists() and not directory.is_dir():
+        _err().print(f"[red]error:[/red] {_terminal_safe(str(directory))} exists and is not a folder")
+        raise typer.Exit(EXIT_ERROR)
+    targets = {name: directory / name for name in examples}
+    unchanged = [n for n, t in targets.items() if t.is_file() and t.read_bytes() == examples[n]]
+    differ = [n for n, t in targets.items() if t.exists() and n not in unchanged]
+    if differ and not force:
+        _err().print(
+            f"[red]error:[/red] {len(differ)} file(s) in {_terminal_safe(str(directory))} differ from the bundled "
+            f"examples and would be overwritten: {_terminal_safe(', '.join(differ))}; nothing was written "
+            "(rerun with --force to overwrite them, or choose another folder)"
+        )
+        raise typer.Exit(EXIT_ERROR)
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        for name, target in targets.items():
+            if name not in unchanged:
+                target.write_bytes(examples[name])
+    except OSError as exc:
+        raise _fail(DnneError(f"could not write the examples into {directory}: {exc}"), False) from None
+    for name, target in targets.items():  # stdout: the paths, one per line, for scripts
+        sys.stdout.write(str(target) + ("  (already there, unchanged)" if name in unchanged else "") + "\n")
+    written = len(targets) - len(unchanged)
+    _err().print(f"{written} example(s) written to {_terminal_safe(str(directory))}, {len(unchanged)} unchanged")
 
 
 @app.command(

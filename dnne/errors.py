@@ -37,7 +37,7 @@ class Diagnostic:
         """One human-readable block: `E_CODE node 12 (Type "Title") field: message` + expected/got/hint lines."""
         where = []
         if self.node_id is not None:
-            label = f"node {self.node_id}" if self.user_id is None else f"node {self.user_id!r} (id {self.node_id})"
+            label = "node " + node_label(self.node_id, self.user_id)
             if self.node_type:
                 label += f" ({self.node_type}"
                 if self.title and self.title != self.node_type:
@@ -64,6 +64,19 @@ class Diagnostic:
     @property
     def severity(self) -> str:
         return "error" if self.is_error else "warning"
+
+
+USER_ID_SHOWN = 80  # characters of a user's own node id shown in a message; the whole id stays in `user_id`
+
+
+def node_label(node_id: str, user_id: str | None = None) -> str:
+    """How a message names a node: `12`, or `'KSampler' (id 12)` when dnne mapped the file's own id (a string such
+    as "KSampler") to a safe internal one. repr() keeps control characters and newlines visible and inert; a very
+    long id is cut."""
+    if user_id is None:
+        return str(node_id)
+    shown = user_id if len(user_id) <= USER_ID_SHOWN else user_id[: USER_ID_SHOWN - 1] + "…"
+    return f"{shown!r} (id {node_id})"
 
 
 def node_id_key(node_id: str | None) -> tuple:

@@ -119,6 +119,26 @@ class NodeExport:
     absorbs: tuple[str, ...] = ()
 
 
+@dataclass(frozen=True)
+class DataSource:
+    """How to get, offline, the data set a node type reads. Declared once per data node type; every export that
+    holds such a node says it in requirements.txt (as comments: pip cannot give `--no-deps` to one line) and in
+    README.md ("Data"). All text here is the node pack's own (Markdown), never workflow data.
+
+    name:         the data set, e.g. "MNIST".
+    path_widget:  the widget naming where the data is read from; README shows each node's value of it.
+    reads:        how that path is used, and how `--data-dir` changes it.
+    steps:        the ways to provide the data, best first (one Markdown list item each).
+    pip_commands: shell commands that install the data offline (shown in requirements.txt); none if pip has no copy.
+    """
+
+    name: str
+    path_widget: str
+    reads: str
+    steps: tuple[str, ...]
+    pip_commands: tuple[str, ...] = ()
+
+
 class ExportContext(Protocol):
     """What an exporter may look at besides its own node: the whole (validated) graph, read-only."""
 
@@ -144,6 +164,7 @@ class NodeType:
               (the folder of the module that declares the type). The template receives `class_name` (an
               identifier) and `type_vars` (from `type_vars`, trusted values computed by the exporter's module).
     requirements: pip requirement lines the exported program needs for this node (beyond torch and numpy).
+    data_source: for a node that reads a data set: how a user gets that data offline (see `DataSource`).
     legacy_types: old type keys that map to this type (loaded with W_LEGACY_TYPE).
     """
 
@@ -159,6 +180,7 @@ class NodeType:
     output_node: bool = False
     is_sink: bool = False  # a terminal node: a graph needs at least one (TrainingStep, EpochTracker, PPOTrainer, …)
     requirements: tuple[str, ...] = ()
+    data_source: DataSource | None = None
     legacy_types: tuple[str, ...] = ()
     type_vars: Callable[[Sequence[GraphNode]], Mapping[str, Any]] | None = None
     python_module: str = "custom_nodes.dnne"

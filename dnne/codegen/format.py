@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 from functools import lru_cache
-from pathlib import Path
 
 from dnne.errors import DnneError
 
@@ -24,15 +22,22 @@ class FormatError(DnneError):
 
 @lru_cache(maxsize=1)
 def find_ruff() -> str:
-    """The ruff executable: next to the running Python first, then on PATH."""
-    exe = "ruff.exe" if os.name == "nt" else "ruff"
-    beside = Path(sys.executable).parent / exe
-    if beside.is_file():
-        return str(beside)
-    found = shutil.which("ruff")
-    if found:
-        return found
-    raise FormatError("ruff is required to format generated code but was not found; install it with `pip install ruff`")
+    """The ruff executable, as the installed `ruff` package itself locates it (its scripts folder, user or system
+    installs): a binary guessed next to the interpreter may be absent or another ruff than the package's."""
+    try:
+        from ruff.__main__ import find_ruff_bin
+    except ImportError:
+        raise FormatError(
+            "ruff is required to format generated code but the `ruff` package is not installed in this Python "
+            f"({sys.executable}); install it with `pip install ruff`"
+        ) from None
+    try:
+        return os.fsdecode(find_ruff_bin())
+    except FileNotFoundError as exc:
+        raise FormatError(
+            f"the `ruff` package is installed but its executable was not found ({exc}); reinstall it with "
+            "`pip install --force-reinstall ruff`"
+        ) from None
 
 
 def _ruff(args: tuple[str, ...], text: str) -> subprocess.CompletedProcess[str]:

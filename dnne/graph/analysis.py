@@ -11,7 +11,7 @@ import heapq
 from dataclasses import dataclass, field
 
 from dnne.catalog.spec import InputMode
-from dnne.errors import Diagnostic, node_id_key
+from dnne.errors import Diagnostic, node_id_key, node_label
 from dnne.graph.scc import strongly_connected_components
 from dnne.workflow.model import Edge, Graph
 
@@ -213,7 +213,7 @@ def _cycle_error(graph: Graph, members: list[str], succ: dict[str, list[str]]) -
 
 def _label(graph: Graph, node_id: str) -> str:
     node = graph.nodes[node_id]
-    return f"{node_id} ({node.spec.key})"
+    return f"{node_label(node_id, node.user_id)} ({node.spec.key})"
 
 
 def _topological(components: list[list[str]], successors: dict[str, list[str]]) -> list[list[str]]:

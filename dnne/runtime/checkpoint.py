@@ -17,6 +17,7 @@ import os
 import random
 import re
 import shutil
+import stat
 import sys
 import tempfile
 import time
@@ -120,6 +121,7 @@ def save_checkpoint(
     graph_hash: str | None = None,
     graph_id: str | None = None,
     seed: int | None = None,
+    workflow_id: str | None = None,
 ) -> Path | None:
     """Write every node's non-empty state_dict() into `root/latest` atomically. None when no node has state."""
     root = Path(root)
@@ -136,7 +138,13 @@ def save_checkpoint(
                 continue
             name = node_dir_name(node.node_id, taken)
             _write_node(tmp / name, node, tensors, meta)
-            node_dirs[node.node_id] = {"dir": name, "class": type(node).__name__, "tensors": len(tensors)}
+            node_dirs[node.node_id] = {
+                "dir": name,
+                "class": type(node).__name__,
+                "tensors": len(tensors),
+                # identity for resume checks: what a checkpoint of another node or other layer sizes differs in
+                "shapes": {str(k): [list(v.shape), str(v.dtype)] for k, v in tensors.items() if _is_tensor(v)},
+            }
         if not node_dirs:
             shutil.rmtree(tmp, ignore_errors=True)
             return None
@@ -151,6 +159,7 @@ def save_checkpoint(
             "time_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
             "graph_hash": graph_hash,
             "graph_id": graph_id,
+            "workflow_id": workflow_id,
             "seed": seed,
             "nodes": node_dirs,
             "rng": rng,
@@ -260,6 +269,29 @@ def _py_rng_to_json(state: tuple) -> list:
 
 
 # -- loading -------------------------------------------------------------------------------------------------------
+def _walk_without_following(folder: Path) -> list[Path]:
+    """Every entry under `folder`, checked with lstat only: a FIFO, device, socket or symlink is refused before
+    anything opens it (opening a FIFO would hang the run; a symlink could point anywhere)."""
+    found: list[Path] = []
+    pending = [folder]
+    while pending:
+        current = pending.pop()
+        with os.scandir(current) as it:
+            for entry in it:
+                path = Path(entry.path)
+                mode = entry.stat(follow_symlinks=False).st_mode
+                if stat.S_ISDIR(mode):
+                    pending.append(path)
+                elif not stat.S_ISREG(mode):
+                    kind = "a symlink" if stat.S_ISLNK(mode) else "a FIFO" if stat.S_ISFIFO(mode) else "not a file"
+                    raise CheckpointError(
+                        f"refusing to load {folder}: {path.relative_to(folder)} is {kind}; a checkpoint holds only "
+                        "plain files and folders"
+                    )
+                found.append(path)
+    return found
+
+
 @dataclass
 class Checkpoint:
     path: Path
@@ -267,8 +299,24 @@ class Checkpoint:
     nodes: dict[str, tuple[dict[str, Any], dict[str, Any]]] = field(default_factory=dict)
     torch_rng: dict[str, Any] = field(default_factory=dict)
 
-    def check_graph(self, graph_hash: str, nodes: dict[str, QueueNode]) -> None:
-        """Refuse a checkpoint of another graph."""
+    def check_graph(self, graph_hash: str, nodes: dict[str, QueueNode], workflow_id: str | None = None) -> None:
+        """Refuse a checkpoint of another workflow or graph, or whose nodes are of other types. (Parameter values,
+        e.g. a learning rate, may differ; a different layer size is refused by the node's load_state_dict.)"""
+        saved_workflow = self.meta.get("workflow_id")
+        if saved_workflow and workflow_id and saved_workflow != workflow_id:
+            raise CheckpointError(
+                f"{self.path} belongs to another workflow (workflow id {saved_workflow!r}, this export "
+                f"{workflow_id!r}); resume only works with the same workflow"
+            )
+        entries = self.meta.get("nodes") or {}
+        for node_id, entry in entries.items():
+            node = nodes.get(str(node_id))
+            saved_class = entry.get("class") if isinstance(entry, dict) else None
+            if node is not None and saved_class and saved_class != type(node).__name__:
+                raise CheckpointError(
+                    f"{self.path}: node {node_id} was a {saved_class} when checkpointed, in this graph it is "
+                    f"{node.describe()} ({type(node).__name__}); resume only works with the same workflow"
+                )
         saved = self.meta.get("graph_hash")
         if saved and saved != graph_hash:
             raise CheckpointError(
@@ -280,6 +328,18 @@ class Checkpoint:
             raise CheckpointError(f"{self.path} holds state for nodes not in this graph: {', '.join(missing)}")
 
     def restore_rng(self) -> None:
+        """Put back the python/numpy/torch RNG states; a tampered state is a CheckpointError naming the file."""
+        try:
+            self._restore_rng()
+        except CheckpointError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - random/numpy/torch each raise their own types for bad states
+            raise CheckpointError(
+                f"invalid RNG state in {self.path / 'checkpoint.json'} or {self.path / 'rng.safetensors'}: "
+                f"{type(exc).__name__}: {exc}"
+            ) from None
+
+    def _restore_rng(self) -> None:
         rng = self.meta.get("rng") or {}
         if "python" in rng:
             version, internal, gauss = rng["python"]
@@ -311,7 +371,8 @@ def resolve_checkpoint(path: Path | str) -> Path:
 def load_checkpoint(path: Path | str) -> Checkpoint:
     """Read a checkpoint written by `save_checkpoint`. Refuses folders containing pickle files; never unpickles."""
     folder = resolve_checkpoint(path)
-    pickles = sorted(str(p.relative_to(folder)) for p in folder.rglob("*") if p.suffix.lower() in PICKLE_SUFFIXES)
+    entries = _walk_without_following(folder)
+    pickles = sorted(str(p.relative_to(folder)) for p in entries if p.suffix.lower() in PICKLE_SUFFIXES)
     if pickles:
         raise CheckpointError(
             f"refusing to load {folder}: it contains pickle files ({', '.join(pickles[:5])}); "

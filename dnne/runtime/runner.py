@@ -207,7 +207,7 @@ class GraphRunner(Engine):
         if ctx.resume_dir is not None:
             try:
                 ckpt = ctx.load_resume()
-                ckpt.check_graph(self.graph_hash(), self.nodes)
+                ckpt.check_graph(self.graph_hash(), self.nodes, _workflow_id(ctx.config))
             except Exception as exc:  # noqa: BLE001 - a bad or foreign checkpoint is a usage error
                 print(f"error: cannot resume: {exc}", file=sys.stderr)
                 self.request_stop("usage")
@@ -219,16 +219,30 @@ class GraphRunner(Engine):
             self._set_up.add(rt.node.node_id)
             try:
                 await rt.node.setup()
-                if ckpt is not None and rt.node.node_id in ckpt.nodes:
-                    tensors, meta = ckpt.nodes[rt.node.node_id]
-                    rt.node.load_state_dict(tensors, meta)
             except asyncio.CancelledError:
                 raise
             except BaseException as exc:  # noqa: BLE001 - reported with the node's name
                 self._fail(rt, exc)
                 return
+            if ckpt is not None and rt.node.node_id in ckpt.nodes:
+                tensors, meta = ckpt.nodes[rt.node.node_id]
+                try:
+                    rt.node.load_state_dict(tensors, meta)
+                except Exception as exc:  # noqa: BLE001 - state of other layers/shapes, or tampered: not resumable
+                    print(
+                        f"error: cannot resume from {ckpt.path}: node {rt.node.describe()}: "
+                        f"{type(exc).__name__}: {exc}",
+                        file=sys.stderr,
+                    )
+                    self.request_stop("usage")
+                    return
         if ckpt is not None:
-            ckpt.restore_rng()
+            try:
+                ckpt.restore_rng()
+            except Exception as exc:  # noqa: BLE001
+                print(f"error: cannot resume: {exc}", file=sys.stderr)
+                self.request_stop("usage")
+                return
             ctx.log(f"resumed from {ckpt.path} (step {ctx.step}, epoch {ctx.epoch})")
         for rt in self._rt.values():
             for name in rt.node.PRIMED:
@@ -425,6 +439,7 @@ class GraphRunner(Engine):
             path = save_checkpoint(
                 ctx.checkpoint_dir, self.nodes.values(), step=ctx.step, epoch=ctx.epoch, reason=reason,
                 graph_hash=self.graph_hash(), graph_id=ctx.graph_id, seed=ctx.seed,
+                workflow_id=_workflow_id(ctx.config),
             )  # fmt: skip
         except CheckpointError as exc:
             ctx.metrics.write({"event": "checkpoint_failed", "reason": reason, "error": str(exc)})
@@ -444,6 +459,12 @@ class GraphRunner(Engine):
             detail = getattr(exc, "strerror", None) or str(exc)
             self.write_failure = str(exc) if what is None else f"cannot write {what}: {detail}"
         self.request_stop("write_failed")
+
+
+def _workflow_id(config: Any) -> str | None:
+    """config.json's `workflow_id` (the workflow's own id; absent in older exports)."""
+    value = config.get("workflow_id") if isinstance(config, dict) else None
+    return str(value) if isinstance(value, (str, int)) and not isinstance(value, bool) else None
 
 
 def _disk_full(exc: BaseException) -> bool:

@@ -14,6 +14,7 @@ from dnne.server.exporting import MAX_BODY_BYTES, BadRequest
 from dnne.server.frontend import WEB_DIR, frontend_static_dir
 from dnne.server.node_errors import plain_error
 from dnne.server.paths import PathRejected
+from dnne.server.routes_cockpit import add_cockpit_routes
 from dnne.server.routes_editor import add_editor_routes
 from dnne.server.routes_prompt import add_prompt_routes, stop_everything
 from dnne.server.routes_userdata import add_userdata_routes
@@ -141,6 +142,7 @@ def create_app(workdir: Path, *, allow_remote: bool = False, max_body: int = MAX
     add_editor_routes(app)
     add_userdata_routes(app)
     add_prompt_routes(app)
+    add_cockpit_routes(app)
     app.router.add_get("/dnne/session", session)
     app.router.add_get("/api/dnne/session", session)
     app.router.add_get("/", index)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from dnne.diagnostic_codes import comfy_error_type
 from dnne.errors import Diagnostic
 
 # An error answer lists at most this many diagnostics (and says how many more there were): a small hostile request
@@ -12,45 +13,18 @@ from dnne.errors import Diagnostic
 MAX_LISTED_DIAGNOSTICS = 50
 MAX_TEXT_CHARS = 2000  # one message, detail or value shown in an answer
 
-# dnne code fragment -> ComfyUI error type (the frontend shows `message`/`details`; the type only labels it)
-_TYPE_BY_FRAGMENT = (
-    ("UNKNOWN_TYPE", "missing_node_type"),
-    ("UNKNOWN_NODE", "missing_node_type"),
-    ("MISSING", "required_input_missing"),
-    ("REQUIRED", "required_input_missing"),
-    ("TYPE_MISMATCH", "return_type_mismatch"),
-    ("LINK", "bad_linked_input"),
-    ("CYCLE", "dependency_cycle"),
-    ("NO_SINK", "prompt_no_outputs"),
-    ("SMALL", "value_smaller_than_min"),
-    ("MIN", "value_smaller_than_min"),
-    ("BIG", "value_bigger_than_max"),
-    ("MAX", "value_bigger_than_max"),
-    ("COMBO", "value_not_in_list"),
-    ("CHOICE", "value_not_in_list"),
-)
-
-
-def comfy_error_type(code: str) -> str:
-    for fragment, kind in _TYPE_BY_FRAGMENT:
-        if fragment in code:
-            return kind
-    return "invalid_input_type" if code.startswith("E_") else "dnne_warning"
-
 
 def clip(text: str, limit: int = MAX_TEXT_CHARS) -> str:
     return text if len(text) <= limit else f"{text[:limit]}… ({len(text) - limit:,} more characters)"
 
 
 def _details(diag: Diagnostic) -> str:
-    parts = []
-    if diag.field:
-        parts.append(f"input {diag.field!r}")
+    """What the editor shows verbatim (its own sentence replaces `message`): dnne's code, message, expected/got, hint."""
+    parts = [f"{diag.code}: {diag.message}"]
     if diag.expected is not None or diag.got is not None:
         parts.append(f"expected {diag.expected}, got {diag.got}")
-    if diag.hint:
-        parts.append(f"hint: {diag.hint}")
-    return "; ".join(parts)
+    text = "; ".join(parts)
+    return f"{text}. Hint: {diag.hint}" if diag.hint else text
 
 
 def _entry(diag: Diagnostic) -> dict[str, Any]:
@@ -58,7 +32,7 @@ def _entry(diag: Diagnostic) -> dict[str, Any]:
     if diag.field:
         extra["input_name"] = diag.field
     return {
-        "type": comfy_error_type(diag.code),
+        "type": comfy_error_type(diag.code, has_field=bool(diag.field)),
         "message": clip(diag.message),
         "details": clip(_details(diag)),
         "extra_info": extra,
@@ -88,7 +62,7 @@ def to_node_errors(
     if general:
         first = general[0]
         error = {
-            "type": comfy_error_type(first.code),
+            "type": comfy_error_type(first.code, has_field=False),
             "message": clip("; ".join(d.message for d in general)),
             "details": clip("\n".join(d.format() for d in errors), MAX_TEXT_CHARS * 10),
             "extra_info": {"dnne_codes": [d.code for d in general]},

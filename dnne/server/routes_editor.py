@@ -114,7 +114,8 @@ async def system_stats(request: web.Request) -> web.Response:
         "python_version": sys.version,
         "pytorch_version": _torch_version(),
         "embedded_python": False,
-        "argv": ["dnne", "serve"],
+        # the frontend skips its release check (a request to api.comfy.org at every start) for this flag
+        "argv": ["dnne", "serve", "--disable-api-nodes"],
         "dnne_version": __version__,
         "machine": platform.machine(),
     }
@@ -131,14 +132,6 @@ async def _empty_list(request: web.Request) -> web.Response:
 
 async def get_extensions(request: web.Request) -> web.Response:
     return web.json_response(extension_urls())
-
-
-async def internal_logs(request: web.Request) -> web.Response:
-    return web.json_response("")
-
-
-async def raw_logs(request: web.Request) -> web.Response:
-    return web.json_response({"entries": [], "size": {"cols": 80, "rows": 24}})
 
 
 async def free_memory(request: web.Request) -> web.Response:
@@ -185,6 +178,4 @@ def add_editor_routes(app: web.Application) -> None:
     for path in ("/api/embeddings", "/api/experiment/models", "/api/models"):
         add(path, _empty_list)
     add("/api/extensions", get_extensions)
-    add("/internal/logs", internal_logs)
-    add("/internal/logs/raw", raw_logs)
     app.router.add_post("/api/free", free_memory)

@@ -20,8 +20,8 @@ from dnne.server.exporting import (
     workflow_from_prompt_body,
 )
 from dnne.server.node_errors import plain_error
-from dnne.server.runs import STOP_GRACE_SECONDS, RunArgsError, RunProcess, run_flags
-from dnne.server.state import RUN_AFTER_EXPORT, RUN_ARGS, STATE_KEY, Job, ServerState, log
+from dnne.server.runs import STOP_GRACE_SECONDS, RunArgsError, RunProcess, progress_state, run_flags
+from dnne.server.state import RUN_AFTER_EXPORT, RUN_AFTER_EXPORT_DEFAULT, RUN_ARGS, STATE_KEY, Job, ServerState, log
 
 routes = web.RouteTableDef()
 MAX_PROMPT_ID_CHARS = 128
@@ -97,10 +97,12 @@ async def _announce_export(state: ServerState, job: Job, outcome: ExportOutcome,
     """Websocket messages for a finished export (sent just after the HTTP answer)."""
     await asyncio.sleep(0.05)
     pid = job.id
+    await state.send_status()  # the queue panel counts this job as running
     await state.send("execution_start", {"prompt_id": pid, "timestamp": int(time.time() * 1000)})
     if node is not None:
         await state.send("executing", {"node": node, "display_node": node, "prompt_id": pid})
     await state.send("progress", {"value": 1, "max": 1, "prompt_id": pid, "node": node})
+    await state.send("progress_state", progress_state(pid, node, 1, 1))
     output = {"export_path": [str(outcome.export_path)], "files": outcome.files}
     job.outputs[node or "export"] = output
     if node is not None:
@@ -150,6 +152,7 @@ async def _run(state: ServerState, job: Job, outcome: ExportOutcome, node: str |
         flags=flags,
         node=node,
         run_dir=run_dir,
+        on_output=state.add_log,
     )
     try:
         if state.closing:
@@ -163,10 +166,12 @@ async def _run(state: ServerState, job: Job, outcome: ExportOutcome, node: str |
                 await proc.stop()
             log.info("run %s: %s (in %s)", job.id, " ".join(proc.argv[1:]), outcome.export_path)
             started = {"prompt_id": job.id, "metrics": str(metrics), "events": str(events), "run_dir": str(run_dir),
-                       "argv": proc.argv[1:], "pid": proc.pid}  # fmt: skip
+                       "argv": proc.argv[1:], "pid": proc.pid, "export": outcome.name,
+                       "run": run_dir.name}  # fmt: skip
             await state.send("dnne.run_started", started)
             if node is not None:
                 await state.send("executing", {"node": node, "display_node": node, "prompt_id": job.id})
+                await state.send("progress_state", progress_state(job.id, node, 0, 1))
             code = await proc.watch()
         except OSError as exc:
             code = -1
@@ -216,7 +221,8 @@ async def post_prompt(request: web.Request) -> web.Response:
         body = await read_json(request)
         source = workflow_from_prompt_body(body)
         options = _dnne_options(body)
-        run = bool(options.get("run", state.settings.get(RUN_AFTER_EXPORT, False)))
+        # the Run button trains: export, then run (Settings → dnne → Run after export; dnne ▸ Export only does not)
+        run = bool(options.get("run", state.settings.get(RUN_AFTER_EXPORT, RUN_AFTER_EXPORT_DEFAULT)))
         flags = run_flags(options.get("run_args", state.settings.get(RUN_ARGS, ""))) if run else None
         prompt_id = body.get("prompt_id") if isinstance(body.get("prompt_id"), str) else None
         if prompt_id is not None and len(prompt_id) > MAX_PROMPT_ID_CHARS:

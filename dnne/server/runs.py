@@ -153,11 +153,13 @@ class RunProcess:
         node: str | None = None,
         events_path: Path | None = None,
         run_dir: Path | None = None,
+        on_output: Callable[[str], Awaitable[None]] | None = None,
     ):
         self.export_dir = export_dir
         self.run_dir = run_dir  # passed as --run-dir: the run's outputs stay out of the export folder
         self.prompt_id = prompt_id
         self.send = send
+        self.on_output = on_output  # each output line of the run (the editor's Logs panel)
         self.metrics_path = metrics_path
         self.events_path = events_path
         self.flags = flags
@@ -178,6 +180,7 @@ class RunProcess:
         self._events = JsonLinesFollower(events_path) if events_path is not None else None
         self._activity = False  # the activity stream has named a node: it alone moves `executing`
         self._last_progress: tuple[float, float] | None = None
+        self.progress: tuple[float, float] = (0.0, 1.0)  # the run's latest (value, max), drawn on the running node
 
     @property
     def argv(self) -> list[str]:
@@ -292,7 +295,10 @@ class RunProcess:
             line = await self.proc.stdout.readline()
             if not line:
                 return
-            self.output_tail.append(line.decode("utf-8", "replace").rstrip())
+            text = line.decode("utf-8", "replace").rstrip()
+            self.output_tail.append(text)
+            if self.on_output is not None:
+                await self.on_output(text)
 
     async def _relay_new(self, final: bool = False) -> None:
         # the activity stream first: step progress read in the same poll as an epoch record must win over it
@@ -307,6 +313,16 @@ class RunProcess:
             self.last_node = str(node)
             await self.send("executing", {"node": self.last_node, "display_node": self.last_node,
                                           "prompt_id": self.prompt_id})  # fmt: skip
+            await self._send_progress()
+
+    async def _send_progress(self, value: float | None = None, top: float | None = None) -> None:
+        """`progress` (legacy) and `progress_state` (what the frontend draws) for the node shown as running."""
+        if value is not None and top is not None:
+            self.progress = (value, top)
+            await self.send("progress", {"value": value, "max": top, "prompt_id": self.prompt_id,
+                                         "node": self.last_node})  # fmt: skip
+        value, top = self.progress
+        await self.send("progress_state", progress_state(self.prompt_id, self.last_node, value, top))
 
     async def _relay(self, record: dict[str, Any]) -> None:
         self.records += 1
@@ -331,8 +347,7 @@ class RunProcess:
         # a counter without a known total does not move the bar; step progress from the activity stream, once
         # there, is finer than the per-epoch records (and the two together would make the bar jump back and forth)
         if progress is not None and progress[1] > 0 and self._last_progress is None:
-            value, top = progress
-            await self.send("progress", {"value": value, "max": top, "prompt_id": pid, "node": self.last_node})
+            await self._send_progress(*progress)
 
     async def _relay_activity(self, record: dict[str, Any]) -> None:
         """One record of the runner's activity stream (see dnne/runtime/activity.py)."""
@@ -348,13 +363,28 @@ class RunProcess:
                 value, top = progress.get("completed"), progress.get("total")
                 if _number(value) and _number(top) and top > 0 and (value, top) != self._last_progress:
                     self._last_progress = (value, top)
-                    await self.send("progress", {"value": float(value), "max": float(top),
-                                                 "prompt_id": self.prompt_id, "node": self.last_node})  # fmt: skip
+                    await self._send_progress(float(value), float(top))
         elif event == "end":
             self.end_record = record
             for row in record.get("nodes") or []:
                 if isinstance(row, dict) and "node_id" in row:
                     self.node_stats.setdefault(str(row["node_id"]), row)
+
+
+def progress_state(prompt_id: str, node: str | None, value: float = 0.0, top: float = 1.0,
+                   state: str = "running") -> dict[str, Any]:  # fmt: skip
+    """The `progress_state` message the pinned frontend reads the running node (highlight, "Current node") from.
+
+    The frontend ignores the legacy `executing` message for that; both are sent. Schema as its executionStore reads it:
+    `{"prompt_id", "nodes": {id: {"value", "max", "state": running|finished|error, "node_id", "display_node_id",
+    "prompt_id", "real_node_id", "parent_node_id"}}}`.
+    """
+    nodes = {}
+    if node is not None:
+        nodes[str(node)] = {"value": value, "max": top if top > 0 else 1.0, "state": state, "node_id": str(node),
+                            "display_node_id": str(node), "real_node_id": str(node), "parent_node_id": None,
+                            "prompt_id": prompt_id}  # fmt: skip
+    return {"prompt_id": prompt_id, "nodes": nodes}
 
 
 def started_at() -> int:

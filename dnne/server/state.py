@@ -10,6 +10,7 @@ import secrets
 import tempfile
 import time
 import uuid
+from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,7 +21,9 @@ log = logging.getLogger("dnne.server")
 
 SETTINGS_FILE = "comfy.settings.json"
 PRESET_SETTINGS = {"Comfy.TutorialCompleted": True}
+MAX_LOG_ENTRIES = 2000  # run output lines kept for the Logs panel
 RUN_AFTER_EXPORT = "dnne.RunAfterExport"
+RUN_AFTER_EXPORT_DEFAULT = True  # the Run button trains (the extension registers the same default)
 RUN_ARGS = "dnne.RunArgs"
 
 
@@ -158,6 +161,13 @@ class ServerState:
         self.closing = False
         # the write token: the editor page fetches it same-origin and sends it on every write (see app.guard)
         self.token = secrets.token_urlsafe(32)
+        self.log_entries: deque[dict[str, str]] = deque(maxlen=MAX_LOG_ENTRIES)  # the Logs panel's lines
+
+    async def add_log(self, line: str) -> None:
+        """One output line of a run: kept for the Logs panel and pushed to it (the frontend's `logs` message)."""
+        entry = {"t": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime()), "m": line + "\n"}
+        self.log_entries.append(entry)
+        await self.send("logs", {"entries": [entry], "size": {"cols": 120, "rows": 40}})
 
     def claim_run(self, export_name: str) -> bool:
         """Take the single run slot for `export_name`; False while another run holds it or the server is stopping."""

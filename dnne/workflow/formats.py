@@ -5,10 +5,12 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from dnne.workflow.raw import Conn, RawNode, Source, listing, short
+from dnne.workflow.raw import Conn, NodeIds, RawNode, Source, listing, short
 from dnne.workflow.ui_graph import DefinitionInputs, Level, is_slot_text, read_level
 
-API_ID = re.compile(r"\d+(:\d+)*")
+# An API id kept as the internal id: plain integers, or the frontend's "outer:inner" execution ids of flattened
+# subgraph nodes (each part plain, see raw.NUMERIC_ID). Any other key is mapped to a fresh integer.
+API_ID = re.compile(r"(0|[1-9][0-9]{0,99})(:(0|[1-9][0-9]{0,99}))*")
 UI_VERSIONS = {0.4: "ui-0.4", 1: "ui-1"}
 
 
@@ -89,26 +91,34 @@ def read_api(prompt: Any, path: str) -> Level:
     if not isinstance(prompt, dict) or not prompt:
         level.add("E_FORMAT", "the API prompt must be a non-empty object of nodes", path=path)
         return level
-    for node_id, obj in prompt.items():
-        node_path = f"{path}.{node_id}"
+    # Fresh ids lie above every kept id's first part: "7" never sits next to a user's "7:2" it has nothing to do with.
+    ids = NodeIds.above(key.partition(":")[0] for key in prompt if API_ID.fullmatch(key))
+    for key, obj in prompt.items():
+        node_path = f"{path}.{key}" if API_ID.fullmatch(key) else f"{path}[{short(key)}]"
         class_type = obj.get("class_type") if isinstance(obj, dict) else None
-        if not API_ID.fullmatch(node_id) or not node_id.isascii():
+        if not key:
             level.add(
                 "E_NODE_ID",
-                f"node id {node_id!r} is not a non-negative integer (or 'outer:inner' ids of those)",
+                "node id is an empty string",
                 node_type=class_type if isinstance(class_type, str) else None,
                 path=node_path,
-                got=repr(node_id),
+                expected="a non-empty string",
+                got="''",
+                hint="give the node an id (its key in the prompt)",
             )
             continue
+        # JSON object keys are unique (parse.py rejects duplicates), so every key gets its own id.
+        node_id = key if API_ID.fullmatch(key) else ids.assign(key)
+        user_id = None if node_id == key else key
         if not isinstance(obj, dict) or not isinstance(class_type, str) or not class_type:
-            level.add("E_UNKNOWN_TYPE", "the node has no class_type", node_id=node_id, path=node_path)
+            level.add("E_UNKNOWN_TYPE", "the node has no class_type", node_id=node_id, user_id=user_id, path=node_path)
             continue
         meta = obj.get("_meta")
         title = meta.get("title") if isinstance(meta, dict) and isinstance(meta.get("title"), str) else ""
         inputs = obj.get("inputs", {})
-        node = RawNode(id=node_id, type=class_type, title=title, literals={}, path=node_path)
+        node = RawNode(id=node_id, type=class_type, title=title, literals={}, path=node_path, user_id=user_id)
         level.nodes[node_id] = node
+        level.ids[key] = node_id
         if not isinstance(inputs, dict):
             level.add("E_FORMAT", "`inputs` must be an object", **node.where(), path=f"{node_path}.inputs")
             continue
@@ -131,16 +141,21 @@ def read_api(prompt: Any, path: str) -> Level:
                 level.conns.append(Conn(Source(value[0], slot=slot), node_id, name))
             else:
                 node.literals[name] = value  # type: ignore[index]
-    for conn in level.conns:
-        if conn.src.node not in level.nodes:
+    kept = []
+    for conn in level.conns:  # `src.node` is the key the input names, until it is found
+        found = level.ids.get(conn.src.node) if conn.src.node is not None else None
+        if found is None:
             node = level.nodes[conn.dst]
             level.add(
                 "E_DANGLING_LINK",
-                f"input {conn.dst_input!r} links to node {conn.src.node!r}, which does not exist",
+                f"input {conn.dst_input!r} links to node {short(conn.src.node)}, which does not exist",
                 **node.where(),
                 field=conn.dst_input,
             )
-    level.conns = [c for c in level.conns if c.src.node in level.nodes]
+            continue
+        conn.src.node = found
+        kept.append(conn)
+    level.conns = kept
     return level
 
 

@@ -1,7 +1,8 @@
 """The validated graph that every later stage works on (exporters, graph analysis, code generation).
 
 The loader turns any workflow format into this model: ids are strings ("12", or "5:3" for a node flattened out of
-subgraph instance 5), links are resolved to *names* (source output name → target input name), widget values are
+subgraph instance 5), always digits and ':' (a workflow's string id like "KSampler" is mapped to a fresh integer and
+kept as `user_id`), links are resolved to *names* (source output name → target input name), widget values are
 mapped by name and validated against the node's `NodeType`, virtual nodes (Reroute, PrimitiveNode, Note) and
 bypassed/muted nodes are gone. Nothing here is trusted to be code: every string is data.
 """
@@ -34,6 +35,9 @@ class GraphNode:
     title: str
     widgets: dict[str, Any] = field(default_factory=dict)  # every widget input of the spec, by name
     mode: int = 0
+    # The workflow's own id when `id` is a mapped one (a string id such as "KSampler" gets a fresh integer): shown in
+    # messages, never written into the export.
+    user_id: str | None = None
 
     @property
     def type(self) -> str:
@@ -41,7 +45,7 @@ class GraphNode:
 
     def where(self) -> dict[str, Any]:
         """Keyword arguments locating this node in a Diagnostic."""
-        return {"node_id": self.id, "node_type": self.spec.key, "title": self.title}
+        return {"node_id": self.id, "node_type": self.spec.key, "title": self.title, "user_id": self.user_id}
 
 
 @dataclass

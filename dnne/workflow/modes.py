@@ -12,7 +12,7 @@ from __future__ import annotations
 import difflib
 from typing import Any
 
-from dnne.errors import node_id_key
+from dnne.errors import node_id_key, node_label
 from dnne.workflow.raw import Conn, RawNode, Source, canonical_type, listing, short
 from dnne.workflow.ui_graph import Level
 
@@ -201,7 +201,8 @@ class _Resolver:
             kinds = "reroute/bypassed/GetNode/SetNode"
         self.out.add(
             "E_REROUTE_LOOP",
-            f"these {kinds} nodes feed each other in a loop: " + listing(members),
+            f"these {kinds} nodes feed each other in a loop: "
+            + listing(node_label(m, self.nodes[m].user_id) if m in self.nodes else m for m in members),
             **node.where(),
             hint="a reroute chain must end at a real node's output",
         )
@@ -243,7 +244,7 @@ def _setters(nodes: dict[str, RawNode], out: Level) -> dict[tuple[str, str], lis
         if same:
             out.add(
                 "E_WORMHOLE",
-                f"two SetNodes are named {name!r} (nodes {same[0].id} and {node.id}); GetNodes cannot tell them apart",
+                f"two SetNodes are named {name!r} (nodes {node_label(same[0].id, same[0].user_id)} and {node_label(node.id, node.user_id)}); GetNodes cannot tell them apart",
                 **node.where(),
                 field="Constant",
                 expected="one SetNode per name",

@@ -7,12 +7,18 @@ elimination and validation work on. Nothing in it has been checked against the c
 from __future__ import annotations
 
 import functools
+import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 from dnne.errors import Diagnostic
 
 LEGACY_TYPE_NAMES = {"POLICY_OUTPUT": "POLICY"}
+# A node id kept as the internal id: a plain non-negative integer of at most 100 digits (parse.py's MAX_INT_DIGITS:
+# `int()` on it is cheap and never hits Python's int-string limit). Leading zeros are not plain: "05" is not 5.
+NUMERIC_ID = re.compile(r"0|[1-9][0-9]{0,99}")
+NEGATIVE_ID = re.compile(r"-[1-9][0-9]{0,99}")
 
 
 @dataclass
@@ -41,9 +47,10 @@ class RawNode:
     overrides: dict[str, Any] = field(default_factory=dict)  # promoted subgraph widget values, by widget name
     properties: dict = field(default_factory=dict)
     path: str = ""  # JSON path of the node, for diagnostics
+    user_id: str | None = None  # the file's own id ("5:a" after flattening) when `id` is a mapped one, else None
 
     def where(self) -> dict[str, Any]:
-        return {"node_id": self.id, "node_type": self.type, "title": self.title}
+        return {"node_id": self.id, "node_type": self.type, "title": self.title, "user_id": self.user_id}
 
 
 @dataclass
@@ -78,6 +85,60 @@ class RawWorkflow:
 
     def add(self, code: str, message: str, **where: Any) -> None:
         self.diagnostics.append(Diagnostic(code, message, **where))
+
+
+def id_text(value: Any) -> str | None:
+    """A node id (or a link end) as the editor keys it: litegraph looks nodes up by the id's text, so 5 and "5" are
+    the same node. None for what is no id at all (bool, float, null, an empty string, an integer too long to print)."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return str(value) if value.bit_length() <= 330 else None  # about 100 digits, like a plain id's limit
+    if isinstance(value, str) and value:
+        return value
+    return None
+
+
+def is_plain_id(text: str) -> bool:
+    """A non-negative integer's text: kept as the internal id."""
+    return NUMERIC_ID.fullmatch(text) is not None
+
+
+def is_negative_id(text: str) -> bool:
+    return NEGATIVE_ID.fullmatch(text) is not None
+
+
+@dataclass
+class NodeIds:
+    """The node ids of one graph level: the file's id text → the internal id. Plain integers are kept; any other
+    string ("KSampler", "node-1", "12:3", ids with spaces, quotes or newlines) gets a fresh integer above every
+    number the level uses, in file order. Internal ids are therefore always digits (joined with ':' when subgraphs
+    are flattened), deterministic, and never a user's text: config keys, checkpoint folders and messages stay safe."""
+
+    internal: dict[str, str] = field(default_factory=dict)
+    mapped: set[str] = field(default_factory=set)  # the texts that got a fresh id
+    next_fresh: int = 1
+
+    @classmethod
+    def above(cls, numbers: Iterable[str]) -> NodeIds:
+        """Fresh ids start above the largest of `numbers` (plain ids' texts)."""
+        return cls(next_fresh=max((int(n) for n in numbers), default=0) + 1)
+
+    def assign(self, text: str) -> str:
+        """The internal id of `text` (the same one again for a repeated text: a duplicate is the caller's to report)."""
+        found = self.internal.get(text)
+        if found is None:
+            if is_plain_id(text):
+                found = text
+            else:
+                found = str(self.next_fresh)
+                self.next_fresh += 1
+                self.mapped.add(text)
+            self.internal[text] = found
+        return found
+
+    def user_id(self, text: str) -> str | None:
+        return text if text in self.mapped else None
 
 
 def type_name(value: Any) -> str:

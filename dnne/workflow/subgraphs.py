@@ -187,7 +187,8 @@ def flatten(
             continue
         definition, def_path = definitions[inst.type]
         inner_level = read_level(definition, def_path, is_subgraph=True, definition_inputs=definition_inputs)
-        inner = _prefixed(inner_level, inst.id + ":")
+        inner = _prefixed(inner_level, inst)
+        inner_ids = inner.ids  # before nested flattening, which builds a new level
         inner = flatten(
             inner, definitions, budget=budget, definition_inputs=definition_inputs, _stack=(*_stack, inst.type)
         )
@@ -198,7 +199,7 @@ def flatten(
             raise TooLarge(subgraph_label(definitions, inst.type), over)
         in_names = _io_names(definition.get("inputs"))
         out_names = _io_names(definition.get("outputs"))
-        expanded[inst.id] = _Expanded(inner, in_names, out_names, _promote(inst, in_names, inner))
+        expanded[inst.id] = _Expanded(inner, in_names, out_names, _promote(inst, in_names, inner, inner_ids))
     if not expanded:
         return level
     return _merge(level, expanded)
@@ -213,9 +214,15 @@ def _io_names(items: Any) -> list[str]:
     ]
 
 
-def _prefixed(level: Level, prefix: str) -> Level:
+def _prefixed(level: Level, inst: RawNode) -> Level:
+    """The inner level of instance `inst` with ids "<instance id>:<inner id>". A node gets a user id ("sampler:a",
+    the frontend's own execution id) when the instance's or its own id was mapped."""
+    prefix = inst.id + ":"
     out = Level(diagnostics=level.diagnostics)
+    out.ids = {text: prefix + internal for text, internal in level.ids.items()}
     for node in level.nodes.values():
+        if inst.user_id is not None or node.user_id is not None:
+            node.user_id = (inst.user_id or inst.id) + ":" + (node.user_id or node.id)
         node.id = prefix + node.id
         out.nodes[node.id] = node
     for conn in level.conns:
@@ -233,22 +240,24 @@ def _prefixed(level: Level, prefix: str) -> Level:
     return out
 
 
-def _promote(inst: RawNode, in_names: list[str], inner: Level) -> dict[str, Any]:
-    """Promoted widget values of an instance: subgraph-input constants (returned) and inner overrides (applied)."""
+def _promote(inst: RawNode, in_names: list[str], inner: Level, inner_ids: dict[str, str]) -> dict[str, Any]:
+    """Promoted widget values of an instance: subgraph-input constants (returned) and inner overrides (applied).
+    `inner_ids`: the definition's own node ids (the file's text, as proxyWidgets name them) → prefixed ids."""
     promoted: dict[str, Any] = {}
     proxies = inst.properties.get("proxyWidgets")
     values = inst.widgets_values if isinstance(inst.widgets_values, list) else None
     named = inst.widgets_named or (inst.widgets_values if isinstance(inst.widgets_values, dict) else None)
-    prefix = inst.id + ":"
     if isinstance(proxies, list) and values and len(values) == len(proxies):
         for proxy, value in zip(proxies, values, strict=True):
             if not (isinstance(proxy, list) and len(proxy) == 2 and all(isinstance(p, str) for p in proxy)):
                 continue
             inner_id, widget_name = proxy
+            head, sep, rest = inner_id.partition(":")  # "3:1": node 1 inside the definition's nested instance 3
+            target = inner_ids.get(inner_id) or (inner_ids[head] + sep + rest if sep and head in inner_ids else None)
             if inner_id == "-1":
                 promoted[widget_name] = value
-            elif prefix + inner_id in inner.nodes:
-                inner.nodes[prefix + inner_id].overrides[widget_name] = value
+            elif target in inner.nodes:
+                inner.nodes[target].overrides[widget_name] = value
         return promoted
     widget_inputs = [slot for slot in inst.inputs if slot.widget is not None]
     if named:

@@ -10,7 +10,7 @@ from typing import Any
 
 from dnne.catalog.registry import Catalog
 from dnne.catalog.spec import NodeType, OutputSpec, types_compatible
-from dnne.errors import Diagnostic, node_id_key
+from dnne.errors import Diagnostic, node_id_key, node_label
 from dnne.workflow.model import Edge, Graph, GraphNode
 from dnne.workflow.raw import LEGACY_TYPE_NAMES, Conn, RawNode, canonical_type, short
 from dnne.workflow.ui_graph import Level
@@ -43,6 +43,7 @@ class _Validator:
         spec = self.specs.get(node.id)
         return {
             "node_id": node.id,
+            "user_id": node.user_id,
             "node_type": spec.key if spec else node.type,
             "title": node.title or (spec.display_name if spec else None),
         }
@@ -85,6 +86,7 @@ class _Validator:
                     w.name: self.widgets[node_id][w.name] for w in spec.widgets if w.name in self.widgets[node_id]
                 },
                 mode=0,
+                user_id=node.user_id,
             )
         graph.nodes = {k: graph.nodes[k] for k in sorted(graph.nodes, key=_id_key)}
         for src_id, count in inlined_from.items():
@@ -106,6 +108,7 @@ class _Validator:
                     "E_UNKNOWN_TYPE",
                     f"unknown node type {short(node.type)}",
                     node_id=node.id,
+                    user_id=node.user_id,
                     node_type=node.type,
                     title=node.title or None,
                     hint=("did you mean " + " or ".join(repr(c) for c in close) + "?")
@@ -118,6 +121,7 @@ class _Validator:
                     "W_LEGACY_TYPE",
                     f"legacy node type {node.type!r} is read as {key!r}",
                     node_id=node.id,
+                    user_id=node.user_id,
                     node_type=key,
                     title=node.title or None,
                     got=node.type,
@@ -265,7 +269,7 @@ class _Validator:
             self.add(
                 "E_TYPE_MISMATCH",
                 f"input {target.name!r} takes {in_type}, but it is connected to output {output.name!r} "
-                f"({out_type}) of node {src_node.id}",
+                f"({out_type}) of node {node_label(src_node.id, src_node.user_id)}",
                 **self.where(node),
                 field=target.name,
                 expected=in_type,

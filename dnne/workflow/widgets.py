@@ -31,7 +31,12 @@ class WidgetMapper:
         self.spec = spec
         self.linked = linked  # widget names fed by a link (their value comes from the source)
         self.diags = diagnostics
-        self.where = {"node_id": node.id, "node_type": spec.key, "title": node.title or spec.display_name}
+        self.where = {
+            "node_id": node.id,
+            "user_id": node.user_id,
+            "node_type": spec.key,
+            "title": node.title or spec.display_name,
+        }
         self.defaulted: set[str] = set()  # widgets that took their default because the saved values lack them
 
     def add(self, code: str, message: str, **extra: Any) -> None:

@@ -112,14 +112,70 @@ def test_validate(cli, tmp_path):
     assert result.exit_code == 0 and "valid" in result.output
     result = cli("validate", _write(tmp_path, _bad_widget()), "--json")
     assert result.exit_code == 1
-    data = json.loads(result.stdout)
-    assert data["ok"] is False and data["error"]["type"] == "prompt_outputs_failed_validation"
-    errors = data["node_errors"]["1"]["errors"]
-    assert data["node_errors"]["1"]["class_type"] == "TestCounter"
+    [entry] = json.loads(result.stdout)
+    assert entry["file"] == str(tmp_path / "flow.json") and entry["status"] == "invalid"
+    assert entry["ok"] is False and entry["error"]["type"] == "prompt_outputs_failed_validation"
+    errors = entry["node_errors"]["1"]["errors"]
+    assert entry["node_errors"]["1"]["class_type"] == "TestCounter"
     assert errors[0]["type"] == "invalid_input_type" and errors[0]["extra_info"]["code"] == "E_WIDGET_TYPE"
     assert errors[0]["extra_info"]["input_name"] == "count"
     result = cli("validate", _write(tmp_path, _no_sink()), "--json")
-    assert result.exit_code == 1 and json.loads(result.stdout)["error"]["type"] == "prompt_no_outputs"
+    assert result.exit_code == 1 and json.loads(result.stdout)[0]["error"]["type"] == "prompt_no_outputs"
+
+
+def _warning_workflow() -> dict:
+    """Valid, with warnings only (W_EMPTY_BUNDLE, W_UNREACHABLE)."""
+    return ui_workflow(
+        [(6, "TestBundle", "B", []), (1, "TestCounter", "N", [1, "c"]), (3, "TestCollect", "C", [1, "x"])],
+        [(1, "value", 3, "x")],
+    )
+
+
+def test_validate_several_files_reports_each_and_exits_with_the_worst(cli, tmp_path):
+    ok = _write(tmp_path, chain_workflow(), "ok.json")
+    warned = _write(tmp_path, _warning_workflow(), "warned.json")
+    bad = _write(tmp_path, _bad_widget(), "bad.json")
+    missing = tmp_path / "missing.json"
+    alone = cli("validate", warned)
+    assert alone.exit_code == 0 and "W_EMPTY_BUNDLE" in alone.output and "workflow is valid" in alone.output
+
+    result = cli("validate", ok, warned)
+    assert result.exit_code == 0, result.output
+    assert "2 files: 1 ok, 1 with warnings, 0 invalid" in result.output
+
+    result = cli("validate", ok, bad, warned)
+    assert result.exit_code == 1, result.output
+    lines = result.output.splitlines()
+    # each file's diagnostics come under its own name, in the order given
+    at = {
+        name: next(i for i, line in enumerate(lines) if line == str(tmp_path / name))
+        for name in ("ok.json", "bad.json", "warned.json")
+    }
+    assert at["ok.json"] < at["bad.json"] < at["warned.json"]
+    assert any("E_WIDGET_TYPE" in line for line in lines[at["bad.json"] : at["warned.json"]])
+    assert not any("E_WIDGET_TYPE" in line for line in lines[at["warned.json"] :])
+    assert "3 files: 1 ok, 1 with warnings, 1 invalid" in result.output
+
+    result = cli("validate", ok, missing, bad)
+    assert result.exit_code == 2, result.output  # a missing file is a usage error, the worst outcome
+    assert "does not exist" in result.output and "E_WIDGET_TYPE" in result.output  # the others are still checked
+    assert "3 files: 1 ok, 0 with warnings, 1 invalid, 1 unreadable or failed" in result.output
+
+    result = cli("validate", ok, warned, bad, missing, "--json")
+    assert result.exit_code == 2
+    entries = json.loads(result.stdout)
+    assert [(e["file"], e["status"], e["ok"]) for e in entries] == [
+        (str(ok), "ok", True),
+        (str(warned), "warnings", True),
+        (str(bad), "invalid", False),
+        (str(missing), "error", False),
+    ]
+    assert entries[1]["diagnostics"] and entries[1]["node_errors"] == {}
+    assert entries[2]["node_errors"]["1"]["errors"][0]["extra_info"]["code"] == "E_WIDGET_TYPE"
+    assert "does not exist" in entries[3]["error"]["message"]
+
+    result = cli("validate", ok, warned, "--strict", "--json")
+    assert result.exit_code == 1 and [e["status"] for e in json.loads(result.stdout)] == ["ok", "invalid"]
 
 
 def test_nodes(cli):
@@ -130,6 +186,20 @@ def test_nodes(cli):
     assert info["TestCounter"]["output_name"] == ["value"]
     result = cli("nodes")
     assert result.exit_code == 0 and "TestScale" in result.stdout
+
+
+def test_nodes_piped_is_not_cut_at_80_columns():
+    from dnne.catalog.registry import default_catalog
+
+    proc = _dnne("nodes", cwd=REPO)  # stdout is a pipe, as in `dnne nodes | grep …`
+    assert proc.returncode == 0, proc.stderr
+    rows = proc.stdout.splitlines()
+    widest = max(len(row) for row in rows)
+    assert widest > 80, f"widest row {widest} columns"
+    for node_type in default_catalog():  # every row whole, on one line: nothing wrapped or elided
+        inputs = ", ".join(i.name for i in node_type.inputs)
+        assert any(node_type.key in row and inputs in row for row in rows), (node_type.key, inputs)
+    print(f"dnne nodes | …: {len(rows)} lines, widest {widest} columns")
 
 
 def test_export_help_shows_the_default_out_dir(cli):

@@ -44,8 +44,16 @@ def one_cycle(epochs: int) -> dict:
     return {"schedule": "one_cycle", "epochs": epochs, "max_lr": 0.003}
 
 
+# Fixed, distinct workflow ids (the ids the saved examples carry).
+WORKFLOW_IDS = {
+    "mnist_mlp.json": "ec266dc3-6b27-598f-b573-b8e6c7c855c6",
+    "mnist_cnn.json": "f749e8d3-c6db-5ece-9e6a-18fbf5ef81df",
+    "fashion_mnist_cnn.json": "78f81f69-e68d-5e68-9acd-2c275461b5a7",
+}
+
+
 def examples() -> dict[str, UIWorkflow]:
-    return {
+    workflows = {
         "mnist_mlp.json": supervised_workflow(MLP_LAYERS, optimizer=ADAM, batch_size=64, max_epochs=2),
         "mnist_cnn.json": supervised_workflow(
             CNN_LAYERS, optimizer=ADAM, batch_size=64, max_epochs=3, schedule=one_cycle(3)
@@ -59,6 +67,9 @@ def examples() -> dict[str, UIWorkflow]:
             schedule=one_cycle(5),
         ),
     }
+    for name, workflow in workflows.items():
+        workflow.workflow_id = WORKFLOW_IDS[name]
+    return workflows
 
 
 if __name__ == "__main__":

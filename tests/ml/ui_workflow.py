@@ -20,6 +20,8 @@ class UIWorkflow:
         self.nodes: list[dict[str, Any]] = []
         self.links: list[list[Any]] = []
         self._by_id: dict[int, dict[str, Any]] = {}
+        # The frontend's workflow id; examples each carry their own, so their exports and runs never share a folder.
+        self.workflow_id = "00000000-0000-4000-8000-000000000000"
 
     def add(
         self,
@@ -95,7 +97,7 @@ class UIWorkflow:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "id": "00000000-0000-4000-8000-000000000000",
+            "id": self.workflow_id,
             "revision": 0,
             "last_node_id": len(self.nodes),
             "last_link_id": len(self.links),

@@ -19,7 +19,6 @@ from .harness import (
     start,
     tap_config,
     wait_for,
-    without_timing,
 )
 
 
@@ -70,24 +69,42 @@ def tiny_disk(tmp_path, baseline):
         subprocess.run(["umount", "-l", str(mount)], check=False)
 
 
-def test_disk_full_mid_run_reports_clearly_and_keeps_training_and_checkpoint_intact(
+def test_disk_full_mid_run_stops_with_one_message_exit_4_and_the_checkpoint_intact(
     exported, data_dir, baseline, tmp_path, tiny_disk
 ):
     checkpoints = tiny_disk / "checkpoints"
     run = start(exported, data_dir, tmp_path / "run", "--epochs", "2", "--checkpoint-dir", str(checkpoints))
     code, _ = run.wait()
     stderr = run.stderr
-    assert code == 0, stderr  # current behaviour: the run itself finished (see docs/reliability.md)
-    assert f"error: cannot write checkpoint to {checkpoints}" in stderr and "No space left on device" in stderr
-    failed = run.metrics("checkpoint_failed")
-    assert [r["reason"] for r in failed] == ["epoch2", "final"]
-    assert all("No space left on device" in r["error"] for r in failed)
-    # training itself is unaffected (the same epochs as the baseline), the last good checkpoint is intact, no debris
-    assert [without_timing(r) for r in run.metrics("epoch")] == [without_timing(r) for r in baseline.metrics("epoch")]
+    assert code == 4, stderr
+    errors = [line for line in stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1, stderr
+    assert f"cannot write checkpoint to {checkpoints}" in errors[0] and "No space left on device" in errors[0]
+    assert f"the last complete checkpoint is {checkpoints / 'latest'} (step {STEPS_PER_EPOCH}), intact" in errors[0]
+    assert "Traceback" not in stderr
+    assert [r["reason"] for r in run.metrics("checkpoint_failed")] == ["epoch2"]  # no doomed "final" save after it
+    assert run.metrics("done")[-1]["exit_code"] == 4
     assert checkpoint_step(checkpoints) == STEPS_PER_EPOCH
     assert sorted(p.name for p in checkpoints.iterdir()) == ["latest"]
     resumed = resume(exported, data_dir, checkpoints, tmp_path / "resumed")
     assert_same_training(run, resumed, baseline)
+
+
+def test_disk_full_under_the_whole_run_folder_is_one_message_and_exit_4(
+    exported, data_dir, baseline, tiny_disk, tmp_path
+):
+    """Run folder (metrics, config, plots) and checkpoints on the same full disk: still one message, exit 4."""
+    run = start(exported, data_dir, tiny_disk / "run", "--epochs", "2")
+    code, _ = run.wait()
+    stderr = run.stderr
+    assert code == 4, stderr
+    assert "Traceback" not in stderr and "failed at firing" not in stderr
+    errors = [line for line in stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and "No space left on device" in errors[0], stderr
+    checkpoints = run.checkpoints
+    if (checkpoints / "latest").exists():  # whatever fitted is complete
+        resumed = resume(exported, data_dir, checkpoints, tmp_path / "resumed")
+        assert_same_training(run, resumed, baseline)
 
 
 def test_unwritable_checkpoint_dir_is_a_clear_usage_error_before_training(exported, data_dir, tmp_path):

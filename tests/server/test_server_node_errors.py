@@ -1,5 +1,12 @@
+import re
+from pathlib import Path
+
+from dnne.diagnostic_codes import CODES, CYCLE, INPUT, NODE, REQUEST, WARNING, comfy_error_type
 from dnne.errors import Diagnostic
-from dnne.server.node_errors import comfy_error_type, error_body
+from dnne.server.node_errors import error_body
+
+DNNE = Path(__file__).resolve().parents[2] / "dnne"
+NOT_CODES = {"W_OK", "E_CODE"}  # os.W_OK; a placeholder in a docstring
 
 
 def test_errors_are_grouped_by_node_in_comfyui_shape():
@@ -32,10 +39,11 @@ def test_errors_are_grouped_by_node_in_comfyui_shape():
     first = get_batch["errors"][0]
     assert set(first) == {"type", "message", "details", "extra_info"}
     assert first["extra_info"] == {"input_name": "batch_size", "dnne_code": "E_WIDGET_RANGE"}
-    assert "expected a value ≥ 1, got 0" in first["details"]
-    assert get_batch["errors"][1]["type"] == "required_input_missing"
-    assert body["node_errors"]["3"]["errors"][0]["type"] == "missing_node_type"
-    assert "did you mean" in body["node_errors"]["3"]["errors"][0]["details"]
+    assert first["details"] == "E_WIDGET_RANGE: batch_size is too small; expected a value ≥ 1, got 0"
+    assert first["type"] == INPUT  # the frontend shows `details` verbatim for this type, on the input
+    unknown = body["node_errors"]["3"]["errors"][0]
+    assert unknown["type"] == NODE
+    assert unknown["details"] == "E_UNKNOWN_TYPE: unknown node type 'Foo'. Hint: did you mean 'Food'?"
     assert body["error"]["type"] == "prompt_outputs_failed_validation"
     assert "E_UNKNOWN_TYPE" in body["error"]["details"]
     assert len(body["diagnostics"]) == 4
@@ -44,11 +52,29 @@ def test_errors_are_grouped_by_node_in_comfyui_shape():
 def test_graph_level_errors_become_the_top_level_error():
     body = error_body([Diagnostic("E_NO_SINK", "the graph has no terminal node")])
     assert body["node_errors"] == {}
-    assert body["error"]["type"] == "prompt_no_outputs"
+    assert body["error"]["type"] == NODE  # not prompt_no_outputs: the frontend would show its own sentence
     assert body["error"]["message"] == "the graph has no terminal node"
 
 
 def test_error_type_mapping():
-    assert comfy_error_type("E_CYCLE") == "dependency_cycle"
-    assert comfy_error_type("E_TYPE_MISMATCH") == "return_type_mismatch"
-    assert comfy_error_type("E_SOMETHING_ELSE") == "invalid_input_type"
+    assert comfy_error_type("E_CYCLE") == CYCLE
+    assert comfy_error_type("E_TYPE_MISMATCH") == INPUT
+    assert comfy_error_type("E_TYPE_MISMATCH", has_field=False) == NODE  # no input to attach it to
+    assert comfy_error_type("E_ORIGIN_REFUSED") == REQUEST
+    assert comfy_error_type("E_SOMETHING_ELSE") == NODE
+
+
+def test_every_code_used_in_dnne_is_in_the_table():
+    used = set()
+    for path in DNNE.rglob("*"):
+        if path.suffix in (".py", ".jinja", ".js") and path.is_file():
+            used |= set(re.findall(r"\b[EW]_[A-Z][A-Z0-9_]*[A-Z0-9]\b", path.read_text(encoding="utf-8")))
+    used -= NOT_CODES
+    assert len(used) > 50, used
+    missing = sorted(used - set(CODES))
+    assert not missing, f"add these codes to dnne/diagnostic_codes.py CODES: {missing}"
+    for code, entry in CODES.items():
+        assert entry.severity == ("warning" if code.startswith("W_") else "error"), code
+        assert (entry.comfy_type == WARNING) == code.startswith("W_"), code
+        doc, _, anchor = entry.docs.partition("#")
+        assert (DNNE.parent / doc).is_file() and anchor, (code, entry.docs)

@@ -90,7 +90,7 @@ def test_prompt_exports_and_reports_progress(workdir, client_for):
         async with client_for(workdir) as client:
             ws = await client.ws_connect("/ws?clientId=c1")
             await ws.receive_json()  # status
-            response = await client.post("/api/prompt", json=prompt_body(ui_workflow(), name="tiny graph"))
+            response = await client.post("/api/prompt", json=prompt_body(ui_workflow(), name="tiny graph", run=False))
             body = await response.json()
             messages = await _collect_until(ws)
             history = await (await client.get("/api/history")).json()
@@ -104,9 +104,13 @@ def test_prompt_exports_and_reports_progress(workdir, client_for):
     assert body["export_path"] == str(export_dir)
     assert "runner.py" in body["files"] and "config.json" in body["files"]
     py_compile.compile(str(export_dir / "runner.py"), doraise=True)
+    assert messages[0] == {"type": "status", "data": {"status": {"exec_info": {"queue_remaining": 1}}}}  # running
+    messages = messages[1:]
     kinds = [m["type"] for m in messages]
     assert kinds[:2] == ["execution_start", "executing"] and kinds[-1] == "execution_success"
     assert "progress" in kinds
+    state = next(m["data"] for m in messages if m["type"] == "progress_state")  # what the frontend highlights
+    assert state["nodes"]["2"]["state"] == "running" and state["nodes"]["2"]["display_node_id"] == "2"
     executed = next(m["data"] for m in messages if m["type"] == "executed")
     assert executed["node"] == "2" and executed["output"]["export_path"] == [str(export_dir)]
     assert all(m["data"].get("prompt_id") == body["prompt_id"] for m in messages)
@@ -129,14 +133,17 @@ def test_validation_errors_come_back_as_node_errors(workdir, client_for):
     assert {"type", "message", "details", "extra_info"} <= set(errors["errors"][0])
     assert body["error"]["type"] == "prompt_outputs_failed_validation"
     assert status2 == 400 and "1" in body2["node_errors"]
-    assert body2["node_errors"]["1"]["errors"][0]["type"] == "missing_node_type"
+    unknown = body2["node_errors"]["1"]["errors"][0]
+    assert unknown["type"] == "exception_during_validation"  # a type whose details the frontend shows verbatim
+    assert unknown["details"].startswith("E_UNKNOWN_TYPE: ") and "NoSuchNode" in unknown["details"]
     assert list((workdir / "exports").iterdir()) == []
 
 
 def test_api_format_prompt_without_ui_workflow(workdir, client_for):
     async def go():
         async with client_for(workdir) as client:
-            response = await client.post("/api/prompt", json={"prompt": api_prompt(5), "client_id": "x"})
+            body = {"prompt": api_prompt(5), "client_id": "x", "extra_data": {"dnne": {"run": False}}}
+            response = await client.post("/api/prompt", json=body)
             return response.status, await response.json()
 
     status, body = run(go())

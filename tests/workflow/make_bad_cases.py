@@ -37,8 +37,17 @@ def small(catalog) -> WorkflowBuilder:
     return b
 
 
-def node(doc: dict, node_id: int) -> dict:
+def node(doc: dict, node_id: int | str) -> dict:
     return next(n for n in doc["nodes"] if n["id"] == node_id)
+
+
+def renumbered(doc: dict, new_ids: dict[int, object]) -> dict:
+    """A UI 0.4 workflow with some node ids replaced (in the nodes and at both ends of their links)."""
+    for item in doc["nodes"]:
+        item["id"] = new_ids.get(item["id"], item["id"])
+    for link in doc["links"]:
+        link[1], link[3] = new_ids.get(link[1], link[1]), new_ids.get(link[3], link[3])
+    return doc
 
 
 def cases() -> dict[str, bytes | dict | list]:
@@ -60,12 +69,13 @@ def cases() -> dict[str, bytes | dict | list]:
     doc = small(c).to_ui()
     node(doc, 5)["id"] = 4
     out["06_duplicate_node_ids"] = doc
-    doc = small(c).to_ui()
-    doc["nodes"][0]["id"] = "12:3"
-    doc["nodes"][1]["id"] = -2
-    doc["nodes"][2]["id"] = 2.5
-    doc["nodes"][3]["id"] = True
-    out["07_bad_node_ids"] = doc
+    # Ids dnne cannot take: empty, negative (the editor's own), not an integer or a string, and "6" next to 6
+    # (the same id to the editor, which keys nodes by the id's text).
+    out["07_bad_node_ids"] = renumbered(small(c).to_ui(), {1: "", 2: -2, 3: 2.5, 4: True, 5: "6"})
+    # String ids load (the frontend accepts them; ComfyUI's API examples use them), mapped to fresh integers.
+    doc = renumbered(small(c).to_ui(), {1: "12:3", 2: "KSampler", 3: "node 1\n", 4: "ünï", 5: "__import__('os')"})
+    node(doc, "KSampler")["widgets_values"][3] = "randomize"  # a warning that names the node by its own id
+    out["07_string_node_ids"] = doc
     doc = small(c).to_ui()
     node(doc, 1)["type"] = "KSampler"
     node(doc, 5)["type"] = "SGDOptimiser"

@@ -82,7 +82,7 @@ def test_api_missing_required_widget_and_optional_default(catalog, builder):
 def test_api_link_to_missing_node_and_bad_ids(catalog, builder):
     api = builder.to_api()
     api["3"]["inputs"]["dataloader"] = ["99", 0]
-    api["x1"] = {"class_type": "IntConstant", "inputs": {"value": 1}}
+    api[""] = {"class_type": "IntConstant", "inputs": {"value": 1}}  # a string id loads (test_node_ids), "" not
     codes = {(d.code, d.node_id) for d in load_workflow(api, catalog).diagnostics}
     assert ("E_DANGLING_LINK", "3") in codes
     assert ("E_NODE_ID", None) in codes
