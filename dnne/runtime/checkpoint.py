@@ -300,8 +300,9 @@ class Checkpoint:
     torch_rng: dict[str, Any] = field(default_factory=dict)
 
     def check_graph(self, graph_hash: str, nodes: dict[str, QueueNode], workflow_id: str | None = None) -> None:
-        """Refuse a checkpoint of another workflow or graph, or whose nodes are of other types. (Parameter values,
-        e.g. a learning rate, may differ; a different layer size is refused by the node's load_state_dict.)"""
+        """Refuse a checkpoint of another workflow or graph, with nodes this graph does not have or of other types,
+        or whose tensors are not the ones its metadata records (a tampered or mixed-up file). Parameter values, e.g.
+        a learning rate, may differ; the node-level checks run first, so that the message names what differs."""
         saved_workflow = self.meta.get("workflow_id")
         if saved_workflow and workflow_id and saved_workflow != workflow_id:
             raise CheckpointError(
@@ -309,6 +310,13 @@ class Checkpoint:
                 f"{workflow_id!r}); resume only works with the same workflow"
             )
         entries = self.meta.get("nodes") or {}
+        missing = sorted(set(self.nodes) - set(nodes))
+        if missing:
+            described = ", ".join(f"{n} ({_entry_class(entries.get(n))})" for n in missing)
+            raise CheckpointError(
+                f"{self.path} holds state for nodes not in this graph: {described}; resume only works with the "
+                "same workflow"
+            )
         for node_id, entry in entries.items():
             node = nodes.get(str(node_id))
             saved_class = entry.get("class") if isinstance(entry, dict) else None
@@ -317,15 +325,74 @@ class Checkpoint:
                     f"{self.path}: node {node_id} was a {saved_class} when checkpointed, in this graph it is "
                     f"{node.describe()} ({type(node).__name__}); resume only works with the same workflow"
                 )
+        self._check_recorded_shapes(entries, nodes)
         saved = self.meta.get("graph_hash")
         if saved and saved != graph_hash:
             raise CheckpointError(
                 f"{self.path} was written by a different graph (graph hash {saved}, this graph {graph_hash}); "
                 "resume only works with the same exported workflow"
             )
-        missing = sorted(set(self.nodes) - set(nodes))
-        if missing:
-            raise CheckpointError(f"{self.path} holds state for nodes not in this graph: {', '.join(missing)}")
+
+    def _check_recorded_shapes(self, entries: dict[str, Any], nodes: dict[str, QueueNode]) -> None:
+        """The tensors of each node's weights file must be the ones checkpoint.json recorded (name, shape, dtype)."""
+        for node_id, (tensors, _meta) in self.nodes.items():
+            entry = entries.get(node_id)
+            recorded = entry.get("shapes") if isinstance(entry, dict) else None
+            if not isinstance(recorded, dict):
+                continue  # written before shapes were recorded
+            node = nodes.get(node_id)
+            who = node.describe() if node is not None else f"{node_id} ({_entry_class(entry)})"
+            for name in sorted(set(recorded) | set(tensors)):
+                if name not in tensors or name not in recorded:
+                    where = "checkpoint.json" if name not in tensors else "the weights file"
+                    raise CheckpointError(
+                        f"{self.path}: node {who}: tensor {name!r} is missing from {where} "
+                        f"({entry['dir']}/weights.safetensors does not match checkpoint.json)"
+                    )
+                shape, dtype = recorded[name]
+                actual = tensors[name]
+                if list(actual.shape) != list(shape) or str(actual.dtype) != str(dtype):
+                    raise CheckpointError(
+                        f"{self.path}: node {who}: tensor {name!r} is {list(actual.shape)} {actual.dtype} in "
+                        f"{entry['dir']}/weights.safetensors, checkpoint.json records {list(shape)} {dtype}"
+                    )
+
+    def check_node_state(self, node: QueueNode, upstream: list[str]) -> None:
+        """Before `node` loads its saved state (after its setup): the saved tensors must have the shapes the node
+        has now (when it already holds tensors), and a saved optimizer state must fit the parameters of the
+        network it trains (`upstream`: the ids of the nodes feeding it). CheckpointError naming node and tensor."""
+        tensors, meta = self.nodes[node.node_id]
+        try:
+            current, _ = node.state_dict()
+        except Exception:  # noqa: BLE001 - a node that cannot report its state yet: its load_state_dict checks
+            current = {}
+        for name, value in (current or {}).items():
+            saved = tensors.get(name)
+            if _is_tensor(value) and saved is not None and list(saved.shape) != list(value.shape):
+                raise CheckpointError(
+                    f"{self.path}: node {node.describe()}: tensor {name!r} has shape {list(saved.shape)} in the "
+                    f"checkpoint, this node expects {list(value.shape)}"
+                )
+        if isinstance(meta, dict) and "optimizer" in meta:
+            self._check_optimizer(node, tensors, meta, upstream)
+
+    def _check_optimizer(self, node: QueueNode, tensors: dict, meta: dict, upstream: list[str]) -> None:
+        from .ml.network import expected_parameter_shapes
+        from .ml.optim import check_optimizer_state
+
+        shapes = None
+        for source in upstream:  # the network it trains: its layers and input shape, as saved
+            _t, source_meta = self.nodes.get(source, ({}, {}))
+            if isinstance(source_meta, dict) and source_meta.get("layers") and source_meta.get("input_shape"):
+                try:
+                    shapes = expected_parameter_shapes(source_meta["layers"], source_meta["input_shape"])
+                except Exception:  # noqa: BLE001 - the network's own check reports unusable layers
+                    shapes = None
+                break
+        try:
+            check_optimizer_state(tensors, meta, shapes)
+        except ValueError as exc:
+            raise CheckpointError(f"{self.path}: node {node.describe()}: {exc}") from None
 
     def restore_rng(self) -> None:
         """Put back the python/numpy/torch RNG states; a tampered state is a CheckpointError naming the file."""
@@ -355,6 +422,10 @@ class Checkpoint:
                 states = [self.torch_rng[k] for k in sorted(self.torch_rng) if k.startswith("torch_cuda_")]
                 if states and len(states) == torch.cuda.device_count():
                     torch.cuda.set_rng_state_all(states)
+
+
+def _entry_class(entry: Any) -> str:
+    return str(entry.get("class")) if isinstance(entry, dict) and entry.get("class") else "unknown type"
 
 
 def resolve_checkpoint(path: Path | str) -> Path:

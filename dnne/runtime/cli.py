@@ -18,10 +18,12 @@ from .context import RunContext
 from .flags import parse_args
 from .metrics import Metrics
 from .progress import Progress
+from .run_report import start_lines
 from .runner import GraphRunner
 from .version import __version__
 
 BuildGraph = Callable[[GraphRunner, dict], None]
+RUNS_ROOT = Path("runs")  # relative to the working directory: where runs go by default and `--resume latest` looks
 
 
 def exit_process(code: int) -> NoReturn:
@@ -53,6 +55,10 @@ def run_main(build_graph: BuildGraph, *, config_path: str | Path, argv: list[str
         return 2
     ctx.started = started
     ctx.process_exits_after_run = True
+    ctx.argv = list(sys.argv[1:] if argv is None else argv)
+    if not args.quiet:
+        for line in start_lines(ctx):
+            print(line, file=sys.stderr)
     try:
         runner = GraphRunner(ctx)
         try:
@@ -92,7 +98,7 @@ def _make_context(args: Any, default_config: Path) -> RunContext:
     if isinstance(seed, bool) or not isinstance(seed, int):
         raise UsageError(f"the seed in {config_path} must be an integer, got {seed!r}")
     device = _setup_torch(args, seed)
-    run_dir = Path(args.run_dir) if args.run_dir else _timestamped_dir(Path("runs"))
+    run_dir = Path(args.run_dir) if args.run_dir else _timestamped_dir(RUNS_ROOT)
     try:
         run_dir.mkdir(parents=True, exist_ok=True)
         (run_dir / "config.json").write_text(json.dumps(config, indent=2, sort_keys=True) + "\n", encoding="utf-8")
@@ -102,16 +108,7 @@ def _make_context(args: Any, default_config: Path) -> RunContext:
     if not args.inference:
         checkpoint_dir = Path(args.checkpoint_dir) if args.checkpoint_dir else run_dir / "checkpoints"
         _check_writable(checkpoint_dir)
-    resume_dir = None
-    if args.resume is not None:
-        if args.resume:
-            resume_dir = Path(args.resume)
-        elif args.checkpoint_dir:
-            resume_dir = Path(args.checkpoint_dir)
-        else:
-            raise UsageError("--resume needs a checkpoint: pass --resume DIR or --checkpoint-dir DIR")
-        if not resume_dir.is_dir():
-            raise UsageError(f"--resume: no checkpoint folder at {resume_dir}")
+    resume_dir = resolve_resume(args.resume, args.checkpoint_dir, RUNS_ROOT, config.get("workflow_id"), run_dir)
     metric_paths: list[Path] = [run_dir / "metrics.jsonl"]
     if args.metrics:
         metric_paths.append(Path(args.metrics))
@@ -160,6 +157,74 @@ def _make_context(args: Any, default_config: Path) -> RunContext:
         }
     )
     return ctx
+
+
+def resolve_resume(
+    value: str | None, checkpoint_dir: str | None, runs_root: Path, workflow_id: Any, this_run: Path
+) -> Path | None:
+    """The checkpoint folder `--resume` names: a run folder (`runs/<ts>`), a checkpoint folder
+    (`runs/<ts>/checkpoints`, or one `latest/` inside it), or `latest` / no value: the newest run under `runs_root`
+    with a checkpoint (of this workflow, when both record its id). UsageError saying what to pass instead."""
+    from .checkpoint import CheckpointError, resolve_checkpoint
+
+    if value is None:
+        return None
+    if value == "" and checkpoint_dir:
+        value = checkpoint_dir
+    if value in ("", "latest"):
+        newest = newest_checkpointed_run(runs_root, workflow_id, exclude=this_run)
+        if newest is None:
+            flag = f"--resume {value}" if value else "--resume"
+            raise UsageError(
+                f"{flag}: no run under {runs_root}/ has a checkpoint yet; train first (a run writes "
+                "runs/<ts>/checkpoints/), or pass --resume runs/<ts>"
+            )
+        return newest
+    path = Path(value)
+    if not path.is_dir():
+        raise UsageError(
+            f"--resume: no folder at {path}; pass a run folder (runs/<ts>), its checkpoints/ folder, or latest"
+        )
+    for candidate in (path, path / "checkpoints"):
+        try:
+            resolve_checkpoint(candidate)
+        except CheckpointError:
+            continue
+        return candidate
+    raise UsageError(
+        f"--resume {path}: no checkpoint in it (looked for checkpoint.json, latest/, previous/ and checkpoints/); "
+        "a run stopped before its first checkpoint cannot be resumed: start it again"
+    )
+
+
+def newest_checkpointed_run(runs_root: Path, workflow_id: Any = None, *, exclude: Path | None = None) -> Path | None:
+    """`<run>/checkpoints` of the run under `runs_root` whose latest checkpoint was written last."""
+    from .checkpoint import CheckpointError, resolve_checkpoint
+
+    best: tuple[float, Path] | None = None
+    try:
+        runs = [p for p in runs_root.iterdir() if p.is_dir() and not p.is_symlink()]
+    except OSError:
+        return None
+    for run in runs:
+        if exclude is not None and run.resolve() == exclude.resolve():
+            continue
+        if workflow_id and _run_workflow_id(run) not in (None, workflow_id):
+            continue  # another export's run in the same runs/ folder
+        try:
+            stamp = (resolve_checkpoint(run / "checkpoints") / "checkpoint.json").stat().st_mtime
+        except (CheckpointError, OSError):
+            continue
+        if best is None or stamp > best[0]:
+            best = (stamp, run / "checkpoints")
+    return best[1] if best else None
+
+
+def _run_workflow_id(run: Path) -> Any:
+    try:
+        return json.loads((run / "config.json").read_text(encoding="utf-8")).get("workflow_id")
+    except (OSError, ValueError, AttributeError):
+        return None
 
 
 def load_config(path: Path) -> dict:

@@ -39,6 +39,7 @@ class RunContext:
         self.args = args if args is not None else default_args()
         self.config = config if config is not None else {}
         self.config_path: Path | None = None
+        self.argv: list[str] = []  # the runner's command-line flags (what the resume command repeats)
         self._device = device
         self.run_dir = Path(run_dir) if run_dir is not None else None
         self.metrics = metrics if metrics is not None else Metrics()

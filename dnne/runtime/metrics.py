@@ -11,6 +11,13 @@ from pathlib import Path
 from typing import Any
 
 
+# records that carry the results of a run (what "final metrics" shows at its end): training epochs, evaluations,
+# inference, a max-steps run's partial epoch, and the RL trainer's updates, summary and inference episodes
+RESULT_EVENTS = frozenset(
+    {"epoch", "partial_epoch", "eval", "implicit_eval", "inference", "update", "summary", "episodes"}
+)
+
+
 def _json_default(value: Any) -> Any:
     """Tensors/numpy scalars → numbers or lists; anything else → its str (a record never fails to write)."""
     item = getattr(value, "item", None)
@@ -52,6 +59,7 @@ class Metrics:
         # called once per file that fails to write (disk full); without it the OSError propagates
         self.on_error: Callable[[Path, OSError], None] | None = None
         self._failed: set[int] = set()
+        self.last_result: dict[str, Any] | None = None  # the last record of RESULT_EVENTS: the run's final metrics
         seen = set()
         for p in paths:
             path = Path(p)
@@ -72,6 +80,8 @@ class Metrics:
         if self._sinks and "event" not in record:
             for sink in self._sinks:
                 sink.write(record)
+        if record.get("event") in RESULT_EVENTS:
+            self.last_result = dict(record)
         if not self._files:
             return
         rec = {k: _finite(v) for k, v in record.items()}

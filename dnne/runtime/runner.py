@@ -227,6 +227,8 @@ class GraphRunner(Engine):
             if ckpt is not None and rt.node.node_id in ckpt.nodes:
                 tensors, meta = ckpt.nodes[rt.node.node_id]
                 try:
+                    upstream = [c.src.node_id for c in self.channels if c.dst is rt.node]
+                    ckpt.check_node_state(rt.node, upstream)
                     rt.node.load_state_dict(tensors, meta)
                 except Exception as exc:  # noqa: BLE001 - state of other layers/shapes, or tampered: not resumable
                     print(
@@ -243,6 +245,15 @@ class GraphRunner(Engine):
                 print(f"error: cannot resume: {exc}", file=sys.stderr)
                 self.request_stop("usage")
                 return
+            fresh = [
+                rt.node
+                for rt in self._rt.values()
+                if rt.node.node_id not in ckpt.nodes and type(rt.node).load_state_dict is not QueueNode.load_state_dict
+            ]
+            if fresh:  # never claim a resume for state that starts from scratch without saying so
+                names = ", ".join(n.describe() for n in fresh)
+                print(f"warning: resuming from {ckpt.path}: no saved state for {names}: they start fresh", file=sys.stderr)
+                ctx.metrics.write({"event": "resume_fresh_nodes", "nodes": [n.node_id for n in fresh]})
             ctx.log(f"resumed from {ckpt.path} (step {ctx.step}, epoch {ctx.epoch})")
         for rt in self._rt.values():
             for name in rt.node.PRIMED:
@@ -350,11 +361,24 @@ class GraphRunner(Engine):
             print(f"error: {self.write_failure}; the run stopped (exit {code}). {last}".rstrip(), file=sys.stderr)
         ctx.progress.close()
         ctx.metrics.write(stats_record(self))
-        if not ctx.args.quiet:
-            print(format_stats(self, reason), file=sys.stderr)
+        if reason != "usage":  # after a usage error its one message is all the user needs
+            self._report_end(reason, code)
         self.exit_code = code
         ctx.finish(reason, code)
         return code
+
+    def _report_end(self, reason: str, code: int) -> None:
+        from .run_report import INTERRUPTED, end_lines, resume_command
+
+        ctx = self.ctx
+        if ctx.args.quiet:
+            command = resume_command(ctx) if reason in INTERRUPTED else None
+            tail = f"; to resume: {command}" if command else ""
+            print(f"run ended: {reason} (exit {code}){tail}", file=sys.stderr)
+            return
+        print(format_stats(self, reason, full=bool(ctx.args.verbose)), file=sys.stderr)
+        for line in end_lines(ctx, reason):
+            print(line, file=sys.stderr)
 
     # -- failures, stops, signals --------------------------------------------------------------------------------
     def _fail(self, rt: RuntimeNode, exc: BaseException) -> None:

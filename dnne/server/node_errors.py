@@ -55,8 +55,9 @@ def to_node_errors(
         if diag.node_id is None:
             general.append(diag)
             continue
-        slot = node_errors.setdefault(
-            str(diag.node_id), {"errors": [], "dependent_outputs": [], "class_type": diag.node_type or ""}
+        slot = node_errors.setdefault(  # the editor's own id when dnne mapped it (a string id such as "KSampler")
+            str(diag.node_id if diag.user_id is None else diag.user_id),
+            {"errors": [], "dependent_outputs": [], "class_type": diag.node_type or ""},
         )
         slot["errors"].append(_entry(diag))
     if general:

@@ -20,7 +20,9 @@ from aiohttp import web
 log = logging.getLogger("dnne.server")
 
 SETTINGS_FILE = "comfy.settings.json"
-PRESET_SETTINGS = {"Comfy.TutorialCompleted": True}
+# defaults the frontend reads at start (a user's own setting wins): no tutorial; full node detail down to 43 % zoom
+# (the frontend's default, 8 px, draws fitted examples as empty boxes)
+PRESET_SETTINGS = {"Comfy.TutorialCompleted": True, "LiteGraph.Canvas.MinFontSizeForLOD": 6}
 MAX_LOG_ENTRIES = 2000  # run output lines kept for the Logs panel
 RUN_AFTER_EXPORT = "dnne.RunAfterExport"
 RUN_AFTER_EXPORT_DEFAULT = True  # the Run button trains (the extension registers the same default)

@@ -137,7 +137,9 @@ def _node_id_text(obj: Any, path: str, level: Level) -> str | None:
         return text
     node_type = obj.get("type") if isinstance(obj.get("type"), str) else None
     title = obj.get("title") if isinstance(obj.get("title"), str) and obj.get("title") else None
-    if text is not None:
+    if isinstance(node_id, int) and not isinstance(node_id, bool) and text is None:
+        message, hint = f"node id is {short(node_id)}", "a node id has at most 100 digits"
+    elif text is not None:
         message = f"node id {text} is negative; the editor keeps negative ids for itself"
         hint = "-10 and -20 are a subgraph's input and output nodes; give the node a non-negative id"
     elif node_id == "":

@@ -127,7 +127,7 @@ def mutated_workflows(draw, catalog: Catalog, max_nodes: int = 6) -> Mutated:
         allowed = frozenset({"E_LINK_CONFLICT", "E_SLOT"}) if len(doc["links"]) == 2 else frozenset()
         return Mutated(_text(doc), "E_DUP_LINK", allowed, description=kind)
     if kind == "node_id":
-        node["id"] = draw(st.sampled_from(["a", -3, 1.5, True, "7:1", None]))
+        node["id"] = draw(st.sampled_from(["", -3, "-3", 1.5, True, None, [1]]))  # string ids load: test_node_ids
         return Mutated(_text(doc), "E_NODE_ID", frozenset({"E_DANGLING_LINK", "E_REQUIRED_INPUT"}), description=kind)
     if kind == "widget_type":
         node = draw(st.sampled_from(with_widgets))

@@ -10,8 +10,11 @@ import threading
 import pytest
 import torch
 
-from dnne.runtime import GraphRunner
+from dnne.runtime import GraphRunner, Input, QueueNode
 from dnne.runtime.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+from dnne.runtime.ml.layers import build_sequential
+from dnne.runtime.ml.network import NetworkModel
+from dnne.runtime.ml.optim import make_optimizer, optimizer_state
 
 from .test_checkpoint import Holder
 
@@ -121,3 +124,156 @@ def test_garbage_checkpoint_json_names_the_file(tmp_path, capsys):
     (tmp_path / "latest" / "checkpoint.json").write_text("{not json")
     code, err, _ = _resume(tmp_path, capsys, Holder("1"))
     assert code == 2 and "checkpoint.json" in err and "Traceback" not in err, err
+
+
+# -- shapes: the Network and optimizer build lazily (first batch), so a resume checks their saved state up front -----
+LAYERS = [{"type": "linear", "out_features": 3}, {"type": "activation", "activation": "relu"}]
+
+
+class Net(QueueNode):
+    """What the Network node template does with NetworkModel (built at the first batch, state delegated)."""
+
+    INPUTS = {"input": Input.CONSUME}
+    OUTPUTS = ("output", "model")
+
+    def __init__(self, node_id, layers=LAYERS):
+        super().__init__(node_id, "net")
+        self.net = NetworkModel(
+            self, layers, checkpoint_enabled=False, trigger_type="epoch", trigger_value="50", load_on_start=False
+        )
+
+    async def setup(self):
+        self.net.setup(self.ctx)
+
+    async def compute(self, input):
+        self.ctx.request_stop("done")  # unconnected here: resume is what these tests look at
+        return None
+
+    def state_dict(self):
+        return self.net.state_dict()
+
+    def load_state_dict(self, tensors, meta):
+        self.net.load_state_dict(tensors, meta)
+
+
+class Opt(QueueNode):
+    """What the optimizer node templates do: the state waits for the model (first batch)."""
+
+    INPUTS = {"network": Input.STICKY}
+    OUTPUTS = ("optimizer",)
+
+    def __init__(self, node_id, state=None):
+        super().__init__(node_id, "adam")
+        self.pending = state
+
+    async def compute(self, network):
+        return None
+
+    def state_dict(self):
+        return self.pending or ({}, {})
+
+    def load_state_dict(self, tensors, meta):
+        self.pending = (tensors, meta)
+
+
+def _trained_state(in_features, layers=LAYERS):
+    """(network tensors, network meta), (optimizer tensors, optimizer meta) after one real Adam step."""
+    model = build_sequential(layers, (in_features,))
+    handle = make_optimizer("adam", model, learning_rate=0.01)
+    model(torch.randn(5, in_features)).sum().backward()
+    handle.step()
+    net = ({f"w.{k}": v for k, v in model.state_dict().items()}, {"input_shape": [in_features], "layers": layers})
+    return net, optimizer_state(handle)
+
+
+def _save_net_and_opt(tmp_path, net_state, opt_state):
+    save_checkpoint(tmp_path, [Holder("1", *net_state), Holder("2", *opt_state)])
+    info_path = tmp_path / "latest" / "checkpoint.json"
+    info = json.loads(info_path.read_text())
+    info["nodes"]["1"]["class"], info["nodes"]["2"]["class"] = "Net", "Opt"
+    info_path.write_text(json.dumps(info))
+
+
+def _resume_net_and_opt(tmp_path, capsys):
+    r = GraphRunner()
+    r.ctx.args.quiet = True
+    r.ctx.resume_dir = tmp_path
+    net, opt = r.add(Net("1")), r.add(Opt("2"))
+    r.connect(net, "model", opt, "network")
+    code = r.run()
+    return code, capsys.readouterr().err, net
+
+
+def test_a_consistent_network_and_optimizer_checkpoint_resumes(tmp_path, capsys):
+    _save_net_and_opt(tmp_path, *_trained_state(4))
+    code, err, net = _resume_net_and_opt(tmp_path, capsys)
+    assert code == 0, err
+    assert net.net._pending is not None and "Traceback" not in err
+
+
+def test_network_weights_for_another_input_shape_are_refused_before_training(tmp_path, capsys):
+    (tensors, meta), opt = _trained_state(4)
+    _save_net_and_opt(tmp_path, (tensors, {**meta, "input_shape": [6]}), opt)
+    code, err, net = _resume_net_and_opt(tmp_path, capsys)
+    assert code == 2, err
+    assert "node 1 (Net 'net')" in err and "'w.0.weight' has shape [3, 4]" in err and "needs [3, 6]" in err, err
+    assert "Traceback" not in err
+
+
+def test_a_network_checkpoint_without_weights_is_refused_not_trained_from_fresh_weights(tmp_path, capsys):
+    """Before: the Network's load found no `w.` tensors, kept its fresh weights and the run "resumed"."""
+    (tensors, meta), opt = _trained_state(4)
+    rng_only = {k: v for k, v in tensors.items() if not k.startswith("w.")} or {"rng.cpu": torch.get_rng_state()}
+    _save_net_and_opt(tmp_path, (rng_only, meta), opt)
+    code, err, _ = _resume_net_and_opt(tmp_path, capsys)
+    assert code == 2 and "holds no weights for this network" in err and "node 1 (Net 'net')" in err, err
+
+
+def test_tampered_optimizer_moments_are_refused_at_resume_not_at_the_first_step(tmp_path, capsys):
+    net, (tensors, meta) = _trained_state(4)
+    tensors = dict(tensors)
+    key = next(k for k in tensors if k.endswith(".exp_avg"))
+    tensors[key] = torch.zeros(7)
+    _save_net_and_opt(tmp_path, net, (tensors, meta))
+    code, err, _ = _resume_net_and_opt(tmp_path, capsys)
+    assert code == 2, err
+    assert "node 2 (Opt 'adam')" in err and "exp_avg' has shape [7], its parameter needs [" in err, err
+
+
+def test_optimizer_state_of_another_network_is_refused(tmp_path, capsys):
+    """The optimizer state is self-consistent but for a 3-layer network; the network it trains has 1 layer."""
+    net, _ = _trained_state(4)
+    bigger = [*LAYERS, {"type": "linear", "out_features": 2}]
+    _, opt = _trained_state(4, bigger)
+    _save_net_and_opt(tmp_path, net, opt)
+    code, err, _ = _resume_net_and_opt(tmp_path, capsys)
+    assert code == 2 and "node 2 (Opt 'adam')" in err and "for 4 parameter tensors" in err and "has 2" in err, err
+
+
+def test_weights_file_that_does_not_match_checkpoint_json_is_refused(tmp_path, capsys):
+    save_checkpoint(tmp_path, [Holder("1", {"w": torch.ones(2, 3)})])
+    info_path = tmp_path / "latest" / "checkpoint.json"
+    info = json.loads(info_path.read_text())
+    info["nodes"]["1"]["shapes"]["w"] = [[4, 3], "torch.float32"]
+    info_path.write_text(json.dumps(info))
+    code, err, _ = _resume(tmp_path, capsys, Holder("1", {"w": torch.ones(2, 3)}))
+    assert code == 2 and "tensor 'w' is [2, 3] torch.float32" in err and "records [4, 3]" in err, err
+
+
+def test_saved_tensor_of_another_shape_than_the_node_holds_is_refused(tmp_path, capsys):
+    save_checkpoint(tmp_path, [Holder("1", {"w": torch.ones(5)})])
+    code, err, (node,) = _resume(tmp_path, capsys, Holder("1", {"w": torch.zeros(3)}))
+    assert code == 2 and "node 1 (Holder 'holder'): tensor 'w' has shape [5]" in err and "expects [3]" in err, err
+    assert node.loaded is None
+
+
+def test_state_of_a_node_id_that_no_longer_exists_names_it(tmp_path, capsys):
+    save_checkpoint(tmp_path, [Holder("1", {"w": torch.ones(2)}), Holder("7", {"w": torch.ones(2)})])
+    code, err, _ = _resume(tmp_path, capsys, Holder("1"))
+    assert code == 2 and "nodes not in this graph: 7 (Holder)" in err, err
+
+
+def test_a_graph_node_without_saved_state_is_reported_as_starting_fresh(tmp_path, capsys):
+    save_checkpoint(tmp_path, [Holder("1", {"w": torch.ones(2)})])
+    code, err, _ = _resume(tmp_path, capsys, Holder("1"), OtherHolder("2"))
+    assert code == 0 and "no saved state for 2 (OtherHolder 'holder'): they start fresh" in err, err

@@ -65,7 +65,7 @@ class Editor:
         self.page.evaluate(f"() => {{ app.extensionManager.command.execute({json.dumps(command_id)}); }}")
 
     def menu(self, *path: str) -> None:
-        """Click through the editor's main menu, e.g. `menu("dnne", "Export to Python")`."""
+        """Click through the editor's main menu, e.g. `menu("dnne", "Export only (no run)")`."""
         self.page.get_by_role("button", name="Menu").first.click()
         for label in path[:-1]:
             self.page.get_by_text(label, exact=True).first.hover()
@@ -203,7 +203,7 @@ def test_load_and_save_the_mnist_example(editor):
 
 def test_export_to_python_from_the_editor(editor):
     before = len(editor.messages())
-    editor.menu("dnne", "Export to Python")
+    editor.menu("dnne", "Export only (no run)")
     new = editor.wait_message("execution_success", after=before)
     exported = [m[1] for m in new if m[0] == "dnne.exported"]
     assert exported and exported[0]["name"] == "mnist_copy"
@@ -233,7 +233,7 @@ def test_validation_error_is_highlighted(editor):
           return [String(node.id), node.inputs[slot].name];
         }"""
     )
-    editor.menu("dnne", "Export to Python")
+    editor.menu("dnne", "Export only (no run)")
     page.wait_for_function("() => app.lastNodeErrors && Object.keys(app.lastNodeErrors).length > 0", timeout=30_000)
     errors = page.evaluate("() => app.lastNodeErrors")
     assert broken[0] in errors, errors

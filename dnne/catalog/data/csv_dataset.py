@@ -5,8 +5,19 @@ from __future__ import annotations
 from pathlib import Path
 
 from dnne.catalog.data.mnist_dataset import DATA_CATEGORY, dataset_outputs
-from dnne.catalog.spec import ExportContext, NodeExport, NodeType, combo, widget
+from dnne.catalog.spec import DataSource, ExportContext, NodeExport, NodeType, combo, widget
 from dnne.workflow.model import GraphNode
+
+CSV_DATA = DataSource(
+    name="CSV table",
+    path_widget="file_path",
+    reads="the file named by `file_path`; a relative path is taken under `--data-dir DIR` when given, else under "
+    "the folder the runner is started from",
+    steps=(
+        "put a `.csv` or `.csv.gz` file there: numeric feature columns and one label column (`label_column`: an index, "
+        "-1 = last, or a header name; labels are class indices or names). Nothing is downloaded",
+    ),
+)
 
 
 def export(node: GraphNode, ctx: ExportContext) -> NodeExport:
@@ -55,5 +66,6 @@ NODE_TYPE = NodeType(
     template="csv_dataset.py.jinja",
     template_dir=Path(__file__).parent,
     exporter=export,
+    data_source=CSV_DATA,
     description="A CSV table: numeric feature columns and one label column (class indices or names).",
 )

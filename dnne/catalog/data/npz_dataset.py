@@ -5,8 +5,20 @@ from __future__ import annotations
 from pathlib import Path
 
 from dnne.catalog.data.mnist_dataset import DATA_CATEGORY, dataset_outputs
-from dnne.catalog.spec import ExportContext, NodeExport, NodeType, widget
+from dnne.catalog.spec import DataSource, ExportContext, NodeExport, NodeType, widget
 from dnne.workflow.model import GraphNode
+
+NPZ_DATA = DataSource(
+    name="NPZ arrays",
+    path_widget="file_path",
+    reads="the file named by `file_path`; a relative path is taken under `--data-dir DIR` when given, else under "
+    "the folder the runner is started from",
+    steps=(
+        "put a numpy `.npz` archive there holding the arrays named by `x_key` and `y_key` (and, for a test split, "
+        "`x_test_key` and `y_test_key`); it is read without pickle, so object arrays are refused. Nothing is "
+        "downloaded",
+    ),
+)
 
 
 def export(node: GraphNode, ctx: ExportContext) -> NodeExport:
@@ -43,5 +55,6 @@ NODE_TYPE = NodeType(
     template="npz_dataset.py.jinja",
     template_dir=Path(__file__).parent,
     exporter=export,
+    data_source=NPZ_DATA,
     description="Arrays from a .npz archive: inputs and integer labels, with an optional test split.",
 )

@@ -151,10 +151,43 @@ class NetworkModel:
                 f"network {self.node.describe()}: the checkpoint was saved for different layers; "
                 "resume with the same workflow (or start a new run)"
             )
+        self._check_saved_weights(tensors, meta)
         if self.model is None:
             self._pending = (tensors, meta)  # applied when the model is built at the first batch
         else:
             self._load(tensors, meta)
+
+    def _check_saved_weights(self, tensors: dict, meta: dict) -> None:
+        """Refuse, at resume, a checkpoint without this network's weights or with weights of other shapes: the model
+        is only built at the first batch, so without this check such a run would train fresh weights or fail in its
+        first step."""
+        saved = {k[2:]: v for k, v in tensors.items() if k.startswith("w.")}
+        if not saved:
+            raise ValueError(
+                f"network {self.node.describe()}: the checkpoint holds no weights for this network (it would "
+                "train from fresh weights); resume from a checkpoint written after the first training step"
+            )
+        input_shape = meta.get("input_shape") if self.input_shape is None else list(self.input_shape)
+        if not input_shape:
+            return  # no recorded input shape: the weights are checked when the model is built
+        expected = expected_weight_shapes(self.layers, input_shape)
+        for name, shape in expected.items():
+            if name not in saved:
+                raise ValueError(
+                    f"network {self.node.describe()}: the checkpoint has no tensor 'w.{name}' "
+                    f"(expected shape {shape}); it was saved for other layers"
+                )
+            if list(saved[name].shape) != shape:
+                raise ValueError(
+                    f"network {self.node.describe()}: tensor 'w.{name}' has shape {list(saved[name].shape)} in the "
+                    f"checkpoint, this network needs {shape} (input {list(input_shape)} per sample)"
+                )
+        unexpected = sorted(set(saved) - set(expected))
+        if unexpected:
+            raise ValueError(
+                f"network {self.node.describe()}: the checkpoint has tensors this network does not have "
+                f"({', '.join('w.' + n for n in unexpected[:4])}); it was saved for other layers"
+            )
 
     def _load(self, tensors: dict, meta: dict) -> None:
         assert self.model is not None
@@ -169,6 +202,21 @@ class NetworkModel:
         rng = {k[4:]: v for k, v in tensors.items() if k.startswith("rng.")}
         if rng:
             set_rng_state(rng, self.ctx.device)  # after building: init must not shift the dropout masks
+
+
+def expected_weight_shapes(layers: Sequence[dict], input_shape: Sequence[int]) -> dict[str, list[int]]:
+    """The state_dict tensor shapes of the model `layers` build for `input_shape`, without allocating it: built on
+    the meta device (no memory, and the RNG is not advanced, so a resumed run stays exact)."""
+    with torch.device("meta"):
+        model = build_sequential(layers, [int(d) for d in input_shape])
+    return {name: list(value.shape) for name, value in model.state_dict().items()}
+
+
+def expected_parameter_shapes(layers: Sequence[dict], input_shape: Sequence[int]) -> list[list[int]]:
+    """The shapes of the model's trainable parameters in optimizer order (`model.parameters()`)."""
+    with torch.device("meta"):
+        model = build_sequential(layers, [int(d) for d in input_shape])
+    return [list(p.shape) for p in model.parameters() if p.requires_grad]
 
 
 def _structure(layers: Sequence[dict]) -> list[dict]:

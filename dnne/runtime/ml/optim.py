@@ -78,7 +78,9 @@ def optimizer_state(handle: TrainingOptimizer | None, pending: tuple | None = No
     if handle is None:
         return pending if pending is not None else ({}, {})
     meta, tensors = pack(handle.optimizer.state_dict(), "opt")
-    return tensors, {"optimizer": meta, "kind": handle.kind}
+    # the shapes of the parameters the state belongs to: a resume checks the state against them before training
+    shapes = [list(p.shape) for group in handle.optimizer.param_groups for p in group["params"]]
+    return tensors, {"optimizer": meta, "kind": handle.kind, "param_shapes": shapes}
 
 
 def load_optimizer_state(handle: TrainingOptimizer, tensors: dict, meta: dict) -> None:
@@ -86,7 +88,44 @@ def load_optimizer_state(handle: TrainingOptimizer, tensors: dict, meta: dict) -
         return
     if meta.get("kind") not in (None, handle.kind):
         raise ValueError(f"checkpoint holds a {meta.get('kind')} optimizer state, this node is {handle.kind}")
+    actual = [list(p.shape) for group in handle.optimizer.param_groups for p in group["params"]]
+    check_optimizer_state(tensors, meta, actual)
     handle.optimizer.load_state_dict(unpack(meta["optimizer"], tensors))
+
+
+def check_optimizer_state(tensors: dict, meta: dict, parameter_shapes: list[list[int]] | None = None) -> None:
+    """ValueError naming the tensor when a saved optimizer state cannot belong to parameters of `parameter_shapes`
+    (default: the shapes recorded with the state): another network, other layer sizes, or a tampered file. Run at
+    resume, so such a state is refused before training instead of failing in the first step."""
+    try:
+        state = unpack(meta["optimizer"], tensors)
+        groups = state["param_groups"]
+        ids = [i for group in groups for i in group["params"]]
+        per_param = state.get("state", {})
+    except (KeyError, TypeError) as exc:
+        raise ValueError(f"the optimizer state is incomplete or malformed ({exc})") from None
+    shapes = parameter_shapes if parameter_shapes is not None else meta.get("param_shapes")
+    if shapes is not None and len(shapes) != len(ids):
+        raise ValueError(
+            f"the optimizer state is for {len(ids)} parameter tensors in its param groups, the network has "
+            f"{len(shapes)}; it was saved for another network"
+        )
+    for position, param_id in enumerate(ids):
+        entry = per_param.get(param_id)
+        if not isinstance(entry, dict):
+            continue  # a parameter without state yet (no step taken): nothing to check
+        for name, value in entry.items():
+            if not isinstance(value, torch.Tensor) or name == "step":
+                continue
+            if shapes is not None:
+                expected = list(shapes[position])
+            else:  # older checkpoints: at least the moments of one parameter must agree with each other
+                expected = next(list(v.shape) for k, v in entry.items() if isinstance(v, torch.Tensor) and k != "step")
+            if list(value.shape) != expected:
+                raise ValueError(
+                    f"optimizer tensor 'opt.state.{param_id}.{name}' has shape {list(value.shape)}, "
+                    f"its parameter needs {expected}"
+                )
 
 
 def finite_or_raise(loss: torch.Tensor, step: int) -> None:

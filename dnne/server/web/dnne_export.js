@@ -1,4 +1,5 @@
-// dnne editor extension: "Export to Python", "Download runner" and "Export and run" for dnne node graphs.
+// dnne editor extension: Run trains (export + run); "Export only", "Download runner" and "Export and run" in the
+// dnne menu; examples open fitted to the view without overlapping nodes; no request ever leaves the machine.
 // Works in `dnne serve` and in a real ComfyUI with the dnne node pack (served from /extensions/<pack>/).
 import { app } from "../../scripts/app.js";
 import { api } from "../../scripts/api.js";
@@ -149,6 +150,98 @@ async function exportAndRun() {
 
 let frontendDefaultGraph = null;
 
+// The frontend asks the public node registry (api.comfy.org) which pack every node type comes from, whenever its
+// error panel opens, unless the node says it belongs to the server's own core set (`properties.cnr_id`). On
+// `dnne serve` every node type is served by this very server: saying so keeps those lookups from leaving the machine.
+// (The release check is off through /api/system_stats.)
+const SERVER_PACK = "comfy-core";
+let keepRegistryLookupsLocal = false;
+
+function markAsServerNode(node) {
+  if (!keepRegistryLookupsLocal || !node) return;
+  node.properties = node.properties || {};
+  if (typeof node.properties.cnr_id !== "string") node.properties.cnr_id = SERVER_PACK;
+}
+
+// Below this zoom a fitted graph is too small to read: it is shown from its top-left corner at this zoom instead
+// (the frontend draws full detail down to it: LiteGraph.Canvas.MinFontSizeForLOD is preset in dnne/server/state.py).
+const MIN_READABLE_SCALE = 0.5;
+
+function keepReadable(canvas, graph) {
+  const ds = canvas?.ds;
+  if (!ds || ds.scale >= MIN_READABLE_SCALE || !graph?.nodes?.length) return;
+  const title = globalThis.LiteGraph?.NODE_TITLE_HEIGHT ?? 30;
+  const x0 = Math.min(...graph.nodes.map((n) => n.pos[0]));
+  const y0 = Math.min(...graph.nodes.map((n) => n.pos[1] - title));
+  ds.scale = MIN_READABLE_SCALE;
+  ds.offset[0] = 80 / ds.scale - x0;
+  ds.offset[1] = 80 / ds.scale - y0;
+  canvas.setDirty(true, true);
+}
+
+// dnne's own words under a node the last export rejected: its code, message and hint (the frontend outlines the
+// node and lists the same text in its error panel; here it is readable without opening anything).
+function showDnneErrorsUnder(node) {
+  const draw = node.onDrawForeground;
+  node.onDrawForeground = function (ctx, ...rest) {
+    const result = draw?.call(this, ctx, ...rest);
+    const errors = app.lastNodeErrors?.[String(this.id)]?.errors;
+    if (!errors?.length || this.flags?.collapsed) return result;
+    const width = Math.max(this.size[0], 220);
+    ctx.save();
+    ctx.font = "12px sans-serif";
+    ctx.fillStyle = "#f87171";
+    let y = this.size[1] + 16;
+    for (const err of errors) {
+      for (const line of wrap(ctx, err.details || err.message || "", width)) {
+        ctx.fillText(line, 0, y);
+        y += 15;
+      }
+      y += 4;
+    }
+    ctx.restore();
+    return result;
+  };
+}
+
+function wrap(ctx, text, width) {
+  const lines = [];
+  let line = "";
+  for (const word of String(text).split(/\s+/)) {
+    const next = line ? `${line} ${word}` : word;
+    if (line && ctx.measureText(next).width > width) {
+      lines.push(line);
+      line = word;
+    } else line = next;
+  }
+  if (line) lines.push(line);
+  return lines.slice(0, 8);
+}
+
+function overlaps(a, b, gap) {
+  return a[0] < b[0] + b[2] + gap && b[0] < a[0] + a[2] + gap && a[1] < b[1] + b[3] + gap && b[1] < a[1] + a[3] + gap;
+}
+
+function separateOverlappingNodes(graph, gap = 20) {
+  // Boxes include the title bar. Left to right, each node that overlaps one already placed moves down below it.
+  const title = globalThis.LiteGraph?.NODE_TITLE_HEIGHT ?? 30;
+  const nodes = [...(graph?.nodes || [])].sort((a, b) => a.pos[0] - b.pos[0] || a.pos[1] - b.pos[1]);
+  const placed = [];
+  let moved = false;
+  for (const node of nodes) {
+    const box = [node.pos[0], node.pos[1] - title, node.size[0], node.size[1] + title];
+    for (let tries = 0; tries < nodes.length; tries++) {
+      const hit = placed.find((other) => overlaps(box, other, gap));
+      if (!hit) break;
+      box[1] = hit[1] + hit[3] + gap;
+      moved = true;
+    }
+    if (box[1] + title !== node.pos[1]) node.pos = [node.pos[0], box[1] + title];
+    placed.push(box);
+  }
+  return moved;
+}
+
 function sameNodes(a, b) {
   const key = (g) => JSON.stringify((g?.nodes || []).map((n) => [n.id, n.type]));
   return Array.isArray(a?.nodes) && key(a) === key(b);
@@ -160,9 +253,9 @@ app.registerExtension({
     {
       id: RUN_SETTING,
       category: ["dnne", "Export", "Run after export"],
-      name: "Run the exported program after Run/Queue (progress shows in the editor)",
+      name: "Run trains: the Run button exports the graph and runs it (off: it only exports)",
       type: "boolean",
-      defaultValue: false,
+      defaultValue: true, // the server's default too (dnne/server/state.py RUN_AFTER_EXPORT_DEFAULT)
     },
     {
       id: "dnne.RunArgs",
@@ -174,18 +267,36 @@ app.registerExtension({
     },
   ],
   commands: [
-    { id: "dnne.ExportPython", label: "Export to Python", icon: "pi pi-file-export", function: exportToPython },
+    { id: "dnne.ExportPython", label: "Export only (no run)", icon: "pi pi-file-export", function: exportToPython },
     { id: "dnne.DownloadRunner", label: "Download runner", icon: "pi pi-download", function: downloadRunner },
     { id: "dnne.ExportAndRun", label: "Export and run", icon: "pi pi-play", function: exportAndRun },
   ],
   menuCommands: [{ path: ["dnne"], commands: ["dnne.ExportPython", "dnne.DownloadRunner", "dnne.ExportAndRun"] }],
   async init() {
     if (!(await isDnneServer())) return;
+    keepRegistryLookupsLocal = true;
     try {
       frontendDefaultGraph = (await import("../../scripts/defaultGraph.js")).defaultGraph;
     } catch {
       frontendDefaultGraph = null;
     }
+  },
+  nodeCreated(node) {
+    markAsServerNode(node);
+    showDnneErrorsUnder(node);
+  },
+  loadedGraphNode(node) {
+    markAsServerNode(node);
+  },
+  async afterConfigureGraph() {
+    if (!onDnneServer || !app.graph?.nodes?.length) return; // an empty canvas has nothing to fit
+    // Examples open readable: nodes the frontend drew larger than their saved size are moved apart, then the view
+    // is fitted to the whole graph.
+    requestAnimationFrame(async () => {
+      separateOverlappingNodes(app.graph);
+      await app.extensionManager?.command?.execute("Comfy.Canvas.FitView");
+      keepReadable(app.canvas, app.graph);
+    });
   },
   async beforeConfigureGraph(graphData) {
     // On `dnne serve`, start from an empty canvas instead of the frontend's image-generation default graph,
