@@ -7,13 +7,13 @@ from pathlib import Path
 
 from dnne import __version__
 from dnne.catalog import default_catalog
-from dnne.comfyui.nodes import build_mappings
+from dnne.comfyui.nodes import build_mappings, unprefixed
 
 log = logging.getLogger("dnne.comfyui")
 
 # the same extension script `dnne serve` lists (absolute: ComfyUI joins it onto the pack folder, which keeps it)
 WEB_DIRECTORY = str(Path(__file__).resolve().parent.parent / "server" / "web")
-NODE_CLASS_MAPPINGS, NODE_DISPLAY_NAME_MAPPINGS = build_mappings(default_catalog())
+NODE_CLASS_MAPPINGS, NODE_DISPLAY_NAME_MAPPINGS = build_mappings(default_catalog())  # keys `dnne.<key>`
 
 _registered = False
 
@@ -34,14 +34,16 @@ def exports_root() -> Path:
 async def dnne_info(request):
     from aiohttp import web
 
-    return web.json_response({"dnne_version": __version__, "host": "comfyui"})
+    # `run: false`: inside ComfyUI the extension offers no "Export and run" (runs are `dnne serve`'s)
+    return web.json_response({"dnne_version": __version__, "host": "comfyui", "run": False})
 
 
 def add_routes(routes) -> None:
     """Register `POST /dnne/export` and `GET /dnne/info` on an aiohttp `RouteTableDef` (ComfyUI's `routes`)."""
     from dnne.server.exporting import make_export_handler
 
-    routes.post("/dnne/export")(make_export_handler(exports_root))
+    known = set(default_catalog().keys())
+    routes.post("/dnne/export")(make_export_handler(exports_root, prepare=lambda body: unprefixed(body, known)))
     routes.get("/dnne/info")(dnne_info)
 
 

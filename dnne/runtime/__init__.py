@@ -6,7 +6,7 @@ from dnne_runtime import GraphRunner, Input, QueueNode, SensorNode, RunContext, 
 from .cli import exit_process, run_main
 from .context import RunContext
 from .flags import parse_duration
-from .node import STOP, Input, NodeError, QueueNode, SensorNode
+from .node import STOP, Input, NodeError, QueueNode, SensorNode, UsageError
 from .runner import DEFAULT_MAXSIZE, EXIT_CODES, GraphRunner
 from .version import __version__
 
@@ -20,6 +20,7 @@ __all__ = [
     "QueueNode",
     "RunContext",
     "SensorNode",
+    "UsageError",
     "__version__",
     "exit_process",
     "parse_duration",

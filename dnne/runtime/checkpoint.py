@@ -373,7 +373,8 @@ class Checkpoint:
                     f"{self.path}: node {node.describe()}: tensor {name!r} has shape {list(saved.shape)} in the "
                     f"checkpoint, this node expects {list(value.shape)}"
                 )
-        if isinstance(meta, dict) and "optimizer" in meta:
+        packed = meta.get("optimizer") if isinstance(meta, dict) else None
+        if isinstance(packed, dict) and "param_groups" in packed:  # a torch optimizer's packed state_dict()
             self._check_optimizer(node, tensors, meta, upstream)
 
     def _check_optimizer(self, node: QueueNode, tensors: dict, meta: dict, upstream: list[str]) -> None:

@@ -17,6 +17,7 @@ from .config_check import ConfigError, NodeParams, explain_build_error
 from .context import RunContext
 from .flags import parse_args
 from .metrics import Metrics
+from .node import UsageError
 from .progress import Progress
 from .run_report import start_lines
 from .runner import GraphRunner
@@ -37,10 +38,6 @@ def exit_process(code: int) -> NoReturn:
     sys.exit(code)
 
 
-class UsageError(Exception):
-    """A problem with the flags or config (exit 2)."""
-
-
 def run_main(build_graph: BuildGraph, *, config_path: str | Path, argv: list[str] | None = None) -> int:
     """Parse the runner flags, load config.json, seed, pick the device, build the graph and run it → exit code."""
     started = time.monotonic()
@@ -56,9 +53,6 @@ def run_main(build_graph: BuildGraph, *, config_path: str | Path, argv: list[str
     ctx.started = started
     ctx.process_exits_after_run = True
     ctx.argv = list(sys.argv[1:] if argv is None else argv)
-    if not args.quiet:
-        for line in start_lines(ctx):
-            print(line, file=sys.stderr)
     try:
         runner = GraphRunner(ctx)
         try:
@@ -84,6 +78,9 @@ def run_main(build_graph: BuildGraph, *, config_path: str | Path, argv: list[str
                 traceback.print_exc()
             ctx.finish("usage", 2)
             return 2
+        if not args.quiet:  # only now: a config error is its one message
+            for line in start_lines(ctx):
+                print(line, file=sys.stderr)
         return runner.run()
     finally:
         ctx.finish("error", 1)  # no-op when the run already wrote its done record
@@ -112,6 +109,12 @@ def _make_context(args: Any, default_config: Path) -> RunContext:
     metric_paths: list[Path] = [run_dir / "metrics.jsonl"]
     if args.metrics:
         metric_paths.append(Path(args.metrics))
+        try:
+            kept = rotate_metrics_file(Path(args.metrics))
+        except OSError as exc:
+            raise UsageError(f"cannot move the earlier records of --metrics {args.metrics}: {exc}") from None
+        if kept is not None and not args.quiet:
+            print(f"--metrics {args.metrics}: the earlier run's records were moved to {kept}", file=sys.stderr)
     try:
         metrics = Metrics(metric_paths)
     except OSError as exc:
@@ -225,6 +228,22 @@ def _run_workflow_id(run: Path) -> Any:
         return json.loads((run / "config.json").read_text(encoding="utf-8")).get("workflow_id")
     except (OSError, ValueError, AttributeError):
         return None
+
+
+def rotate_metrics_file(path: Path) -> Path | None:
+    """`--metrics PATH` holds one run: a non-empty PATH from an earlier run becomes PATH.1 (PATH.2, … the next free
+    number, so a higher number is a newer run); returns where it went, None when there was nothing to keep."""
+    try:
+        if path.stat().st_size == 0:
+            return None
+    except FileNotFoundError:
+        return None
+    n = 1
+    while path.with_name(f"{path.name}.{n}").exists():
+        n += 1
+    kept = path.with_name(f"{path.name}.{n}")
+    os.replace(path, kept)
+    return kept
 
 
 def load_config(path: Path) -> dict:

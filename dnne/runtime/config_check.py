@@ -1,9 +1,14 @@
 """Checks of the node parameters in config.json, so that a hand edit gone wrong is a usage error naming the node and
 the field (exit 2) rather than a traceback from deep inside a node.
 
-What is checked: a node id missing from `nodes`, a parameter the node class does not take (with did-you-mean), and
+What is checked: a node id missing from `nodes`, a parameter the node class does not take (with did-you-mean),
 values whose type contradicts the plain annotation (`int`, `float`, `bool`, `str`, `list`, `dict`) of the node's
-`__init__`. Ranges and choices are not known here: the workflow validator checks those at export time.
+`__init__`, and the ranges and choices of config.json's `limits` section, when it has one:
+
+    "limits": {"<node id>": {"<field>": {"min": 1e-7, "max": 1.0}, "<field>": {"choices": ["a", "b"]}}}
+
+`limits` is written by the exporter from the same declarations the workflow validator checks at export time (the
+catalog's widgets), so a hand edit is checked against exactly the ranges the export was checked against.
 """
 
 from __future__ import annotations
@@ -13,7 +18,7 @@ import inspect
 import re
 from typing import Any
 
-__all__ = ["ConfigError", "NodeParams", "check_node_params", "explain_build_error"]
+__all__ = ["ConfigError", "NodeParams", "check_node_limits", "check_node_params", "explain_build_error"]
 
 _SIMPLE = {
     "int": ("an integer", lambda v: isinstance(v, int) and not isinstance(v, bool)),
@@ -66,6 +71,47 @@ def check_node_params(node: Any, params: Any) -> None:
         rule = _SIMPLE.get(annotation) if isinstance(annotation, str) else None
         if rule is not None and not rule[1](value):
             raise ConfigError(f"{where}, field {name!r}: expected {rule[0]}, got {value!r}")
+
+
+def check_node_limits(node: Any, params: dict, limits: Any) -> None:
+    """Raise ConfigError naming node, field, expected range/choices and the value for every value of `params`
+    outside its entry of config.json's `limits` (all of this node's problems in one message)."""
+    if limits is None:
+        return
+    where = f"node {node.describe()}" if hasattr(node, "describe") else f"node {getattr(node, 'node_id', '?')}"
+    if not isinstance(limits, dict):
+        raise ConfigError(f"{where}: its entry under 'limits' must be an object of field → limits")
+    problems = []
+    for name, rule in limits.items():
+        if name not in params:
+            continue
+        if not isinstance(rule, dict):
+            raise ConfigError(f"{where}: 'limits' of field {name!r} must be an object (min, max, choices)")
+        problem = _limit_problem(params[name], rule)
+        if problem is not None:
+            problems.append(f"field {name!r}: expected {problem}, got {params[name]!r}")
+    if problems:
+        raise ConfigError(f"{where}: " + "; ".join(problems))
+
+
+def _limit_problem(value: Any, rule: dict) -> str | None:
+    """What `value` should be under `rule`, or None when it fits."""
+    choices = rule.get("choices")
+    if isinstance(choices, list):
+        return None if value in choices else "one of " + ", ".join(repr(c) for c in choices)
+    if not _is_number(value):
+        return None  # a type problem: check_node_params reports those
+    low = rule.get("min") if _is_number(rule.get("min")) else None
+    high = rule.get("max") if _is_number(rule.get("max")) else None
+    if (low is None or value >= low) and (high is None or value <= high):
+        return None
+    if low is not None and high is not None:
+        return f"{low!r} ≤ value ≤ {high!r}"
+    return f"value ≥ {low!r}" if low is not None else f"value ≤ {high!r}"
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
 def explain_build_error(exc: BaseException, nodes: Any, namespace: dict[str, Any]) -> str | None:

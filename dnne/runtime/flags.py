@@ -57,6 +57,12 @@ def build_parser(prog: str | None = None, description: str | None = None) -> arg
     run.add_argument("--timeout", type=_duration_arg, help="stop after a duration: 30s, 5m, 1h30m or seconds")
     run.add_argument("--test-mode", action="store_const", const=30.0, dest="timeout", help=argparse.SUPPRESS)
     run.add_argument("--inference", action="store_true", help="no training: gradients off, no checkpoints written")
+    run.add_argument(
+        "--no-implicit-eval",
+        action="store_true",
+        help="a workflow without an Evaluate node whose data set has a test split is evaluated on it after each "
+        "epoch (records marked implicit_eval); this turns that off",
+    )
     run.add_argument("--stall-timeout", type=_duration_arg, help="exit 3 when no node makes progress this long")
     run.add_argument("--config", metavar="PATH", help="config.json to use instead of the one next to runner.py")
     hw = p.add_argument_group("hardware and reproducibility")
@@ -73,14 +79,25 @@ def build_parser(prog: str | None = None, description: str | None = None) -> arg
         nargs="?",
         const="",
         default=None,
-        metavar="DIR",
-        help="resume from DIR (default: <checkpoint-dir>/latest)",
+        metavar="RUN",
+        help="resume a run: a run folder (runs/<ts>), its checkpoints folder, or 'latest' (the newest run under "
+        "./runs with a checkpoint, also what --resume alone means; with --checkpoint-dir DIR: DIR)",
     )
-    io.add_argument("--metrics", metavar="PATH", help="also write metrics as JSON lines to PATH")
+    io.add_argument(
+        "--metrics",
+        metavar="PATH",
+        help="also write metrics as JSON lines to PATH; one run per file: an existing PATH from an earlier run is "
+        "moved to PATH.1 (then PATH.2, …) first",
+    )
     io.add_argument("--events", metavar="PATH", help="write node activity as JSON lines to PATH (~10 records/s)")
     io.add_argument("--tensorboard", action="store_true", help="also log scalars for TensorBoard (if installed)")
     env = p.add_argument_group("environments")
     env.add_argument("--num-envs", type=_positive_int, help="number of parallel environments")
+    env.add_argument(
+        "--episodes",
+        type=_positive_int,
+        help="with --inference: run this many episodes, then report the mean and spread of their return (default 10)",
+    )
     env.add_argument("--render", "--visual", action="store_true", help="show the environment")
     env.add_argument("--headless", action="store_false", dest="render", help=argparse.SUPPRESS)
     env.add_argument("--realtime", action="store_true", help="step environments at wall-clock speed")

@@ -59,7 +59,7 @@ class Metrics:
         # called once per file that fails to write (disk full); without it the OSError propagates
         self.on_error: Callable[[Path, OSError], None] | None = None
         self._failed: set[int] = set()
-        self.last_result: dict[str, Any] | None = None  # the last record of RESULT_EVENTS: the run's final metrics
+        self.results: dict[str, dict[str, Any]] = {}  # the last record of each RESULT_EVENTS kind, newest last
         seen = set()
         for p in paths:
             path = Path(p)
@@ -80,8 +80,10 @@ class Metrics:
         if self._sinks and "event" not in record:
             for sink in self._sinks:
                 sink.write(record)
-        if record.get("event") in RESULT_EVENTS:
-            self.last_result = dict(record)
+        event = record.get("event")
+        if event in RESULT_EVENTS:
+            self.results.pop(event, None)
+            self.results[event] = dict(record)
         if not self._files:
             return
         rec = {k: _finite(v) for k, v in record.items()}

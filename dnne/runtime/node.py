@@ -115,6 +115,11 @@ class SensorNode(QueueNode):
         self.missed_ticks = 0
 
 
+class UsageError(Exception):
+    """A problem with how the program was started (flags, config, data, a missing trained checkpoint), for the user to
+    fix: exit 2 with its message only, no traceback (a node may raise it, e.g. in setup)."""
+
+
 class NodeError(Exception):
     """A node failed. Names the node id, its class, title, the firing count and the state it was in."""
 

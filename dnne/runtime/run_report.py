@@ -28,7 +28,9 @@ def start_lines(ctx: RunContext) -> list[str]:
 
 def end_lines(ctx: RunContext, reason: str) -> list[str]:
     lines = _folders(ctx)
-    final = final_metrics(ctx.metrics.last_result)
+    results = ctx.metrics.results
+    # an RL inference's episode statistics are its result, even though the trainer's summary is written after them
+    final = final_metrics(results.get("episodes") or (list(results.values())[-1] if results else None))
     if final:
         lines.append(f"final metrics: {final}")
     command = resume_command(ctx) if reason in INTERRUPTED else None

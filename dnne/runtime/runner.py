@@ -21,10 +21,11 @@ from time import perf_counter_ns
 from typing import Any
 
 from .channels import POLICIES, Channel
-from .config_check import check_node_params
+from .checkpoint import CheckpointError
+from .config_check import ConfigError, check_node_limits, check_node_params
 from .context import RunContext
 from .engine import BLOCKED, SENDING, SETUP, TAKING, Engine, RuntimeNode
-from .node import PRIMED_TOKEN, Input, NodeError, QueueNode
+from .node import PRIMED_TOKEN, Input, NodeError, QueueNode, UsageError
 from .stats import format_stats, stats_record
 from .watchdog import Watchdog
 
@@ -58,6 +59,7 @@ class GraphRunner(Engine):
         self._cut_mid_step = False
         self.write_failure: str | None = None  # the first output (checkpoint, metrics, a node's file) that failed
         self._set_up: set[str] = set()  # nodes whose setup was called: only they get on_stop
+        self._usage_error: tuple[QueueNode, BaseException] | None = None  # a data/config error raised by a node
 
     # -- building ------------------------------------------------------------------------------------------------
     def add(self, node: QueueNode) -> QueueNode:
@@ -75,7 +77,12 @@ class GraphRunner(Engine):
                 raise ValueError(f"node {node.describe()}: PRIMED input {name!r} is not in INPUTS")
         nodes_config = self.ctx.config.get("nodes") if isinstance(self.ctx.config, dict) else None
         if isinstance(nodes_config, dict) and node.node_id in nodes_config:
-            check_node_params(node, dict.get(nodes_config, node.node_id))
+            params = dict.get(nodes_config, node.node_id)
+            check_node_params(node, params)
+            limits = self.ctx.config.get("limits")
+            if limits is not None and not isinstance(limits, dict):
+                raise ConfigError("'limits' must be an object of node id → field → limits")
+            check_node_limits(node, params, (limits or {}).get(node.node_id))
         self.nodes[node.node_id] = node
         self._rt[node.node_id] = RuntimeNode(node)
         node.ctx = self.ctx
@@ -231,11 +238,14 @@ class GraphRunner(Engine):
                     ckpt.check_node_state(rt.node, upstream)
                     rt.node.load_state_dict(tensors, meta)
                 except Exception as exc:  # noqa: BLE001 - state of other layers/shapes, or tampered: not resumable
-                    print(
-                        f"error: cannot resume from {ckpt.path}: node {rt.node.describe()}: "
-                        f"{type(exc).__name__}: {exc}",
-                        file=sys.stderr,
-                    )
+                    if isinstance(exc, CheckpointError):  # its message names the checkpoint, node and tensor
+                        print(f"error: cannot resume: {exc}", file=sys.stderr)
+                    else:
+                        print(
+                            f"error: cannot resume from {ckpt.path}: node {rt.node.describe()}: "
+                            f"{type(exc).__name__}: {exc}",
+                            file=sys.stderr,
+                        )
                     self.request_stop("usage")
                     return
         if ckpt is not None:
@@ -327,6 +337,14 @@ class GraphRunner(Engine):
                     "message": str(err),
                 }  # fmt: skip
             )
+        elif self._usage_error is not None:
+            node, exc = self._usage_error
+            print(f"error: node {node.describe()}: {exc}", file=sys.stderr)
+            if ctx.args.verbose:
+                traceback.print_exception(type(exc), exc, exc.__traceback__, file=sys.stderr)
+            ctx.metrics.write(
+                {"event": "error", "node_id": node.node_id, "node_type": type(node).__name__, "message": str(exc)}
+            )
         elif reason == "stall" and self._stall_text:
             print(self._stall_text, file=sys.stderr)
         fired = any(rt.firings for rt in self._rt.values())
@@ -382,6 +400,11 @@ class GraphRunner(Engine):
 
     # -- failures, stops, signals --------------------------------------------------------------------------------
     def _fail(self, rt: RuntimeNode, exc: BaseException) -> None:
+        if self._error is None and self._usage_error is None and _is_usage_error(exc):
+            # missing/unreadable data or a bad config value: the user's to fix, one message with the fix (exit 2)
+            self._usage_error = (rt.node, exc)
+            self.request_stop("usage")
+            return
         if self._error is None and _disk_full(exc):  # not the node's fault: the one disk-full report, exit 4
             self.output_failed(f"{exc.filename or 'a file'} (node {rt.node.describe()})", exc)
             return
@@ -489,6 +512,17 @@ def _workflow_id(config: Any) -> str | None:
     """config.json's `workflow_id` (the workflow's own id; absent in older exports)."""
     value = config.get("workflow_id") if isinstance(config, dict) else None
     return str(value) if isinstance(value, (str, int)) and not isinstance(value, bool) else None
+
+
+def _is_usage_error(exc: BaseException) -> bool:
+    """A data error (data set missing, unreadable, unusable), config or usage error raised by a node: the user's to fix,
+    so exit 2 with its message only (--verbose adds the traceback). The data module is looked up, not imported: it
+    needs numpy/torch, and when it was never imported no node can have raised its errors."""
+    data_errors = sys.modules.get(f"{__package__}.data.errors")
+    kinds: tuple[type, ...] = (ConfigError, UsageError)
+    if data_errors is not None:
+        kinds += (data_errors.DataError,)
+    return isinstance(exc, kinds)
 
 
 def _disk_full(exc: BaseException) -> bool:

@@ -152,16 +152,21 @@ ExportHook = Callable[[ExportOutcome, dict], Awaitable[dict[str, Any]]]
 
 
 def make_export_handler(
-    exports_root: Callable[[], Path], after_export: ExportHook | None = None
+    exports_root: Callable[[], Path],
+    after_export: ExportHook | None = None,
+    prepare: Callable[[Any], Any] | None = None,
 ) -> Callable[[web.Request], Awaitable[web.Response]]:
     """The `POST /dnne/export` handler: body `{workflow|prompt, name?, run?}` → `{export_path, files, runner_py, …}`.
 
+    `prepare(body)` may rewrite the body first (the ComfyUI pack maps its prefixed node keys back to dnne's);
     `after_export(outcome, body)` may add keys to the answer (the editor server starts a run there).
     """
 
     async def dnne_export(request: web.Request) -> web.Response:
         try:
             body = await read_json(request)
+            if prepare is not None:
+                body = prepare(body)
             source = workflow_from_export_body(body)
             outcome = await export_async(source, exports_root(), export_name(body.get("name"), source))
         except Exception as exc:  # every failure becomes a JSON answer the editor can show

@@ -1,7 +1,7 @@
 """What the editor needs beyond export and run: the Templates panel, the Logs panel and the history of runs.
 
 * `GET /templates/index.json`: the bundled examples as the frontend's core template index (one "dnne" category,
-  title + description each); `GET /templates/<name>.json` the workflow, `GET /templates/<name>-1.svg` its card.
+  title + description each); `GET /templates/<name>.json` the workflow, `index_logo.json` (no logos), `GET /templates/<name>-1.svg` its card.
 * `GET /internal/logs`, `/internal/logs/raw`, `PATCH /internal/logs/subscribe`: the output of runs started here
   (the runner's stdout/stderr lines, also pushed live as `logs` websocket messages).
 * `GET /dnne/runs?export=<name>`: the runs kept in `<workdir>/runs/<export>/`, newest first, each with its final
@@ -63,6 +63,8 @@ def _card(title: str) -> str:
 
 async def get_template_file(request: web.Request) -> web.StreamResponse:
     name = request.match_info["name"]
+    if name == "index_logo.json":  # provider logos of the frontend's own (cloud) templates: dnne has none
+        return web.json_response({})
     files = _example_files()
     if name.endswith(".json") and name[:-5] in files:
         return web.FileResponse(files[name[:-5]], headers={"Content-Type": "application/json"})

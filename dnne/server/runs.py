@@ -322,7 +322,8 @@ class RunProcess:
             await self.send("progress", {"value": value, "max": top, "prompt_id": self.prompt_id,
                                          "node": self.last_node})  # fmt: skip
         value, top = self.progress
-        await self.send("progress_state", progress_state(self.prompt_id, self.last_node, value, top))
+        await self.send("progress_state", progress_state(self.prompt_id, self.last_node, value, top,
+                                                         also=self.report_node))  # fmt: skip
 
     async def _relay(self, record: dict[str, Any]) -> None:
         self.records += 1
@@ -372,18 +373,20 @@ class RunProcess:
 
 
 def progress_state(prompt_id: str, node: str | None, value: float = 0.0, top: float = 1.0,
-                   state: str = "running") -> dict[str, Any]:  # fmt: skip
+                   state: str = "running", also: str | None = None) -> dict[str, Any]:  # fmt: skip
     """The `progress_state` message the pinned frontend reads the running node (highlight, "Current node") from.
 
     The frontend ignores the legacy `executing` message for that; both are sent. Schema as its executionStore reads it:
     `{"prompt_id", "nodes": {id: {"value", "max", "state": running|finished|error, "node_id", "display_node_id",
-    "prompt_id", "real_node_id", "parent_node_id"}}}`.
+    "prompt_id", "real_node_id", "parent_node_id"}}}`. `also`: a second node drawn with the same progress (the
+    node the run reports on, e.g. the PPO trainer, whose env steps towards the target are the run's progress).
     """
     nodes = {}
-    if node is not None:
-        nodes[str(node)] = {"value": value, "max": top if top > 0 else 1.0, "state": state, "node_id": str(node),
-                            "display_node_id": str(node), "real_node_id": str(node), "parent_node_id": None,
-                            "prompt_id": prompt_id}  # fmt: skip
+    for shown in (node, also):  # the first running one is the frontend's "current node"
+        if shown is not None and str(shown) not in nodes:
+            nodes[str(shown)] = {"value": value, "max": top if top > 0 else 1.0, "state": state,
+                                 "node_id": str(shown), "display_node_id": str(shown), "real_node_id": str(shown),
+                                 "parent_node_id": None, "prompt_id": prompt_id}  # fmt: skip
     return {"prompt_id": prompt_id, "nodes": nodes}
 
 

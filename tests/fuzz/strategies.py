@@ -45,7 +45,10 @@ def widget_values(spec: InputSpec) -> st.SearchStrategy[Any]:
     if spec.type == "COMBO":
         return st.sampled_from(spec.options)
     if spec.type == "STRING":
-        return st.text(max_size=20)
+        # Half the time the default: exporters refuse many arbitrary strings (env names, CSV columns), and the
+        # property test must still see graphs that export.
+        default = st.just(spec.default) if isinstance(spec.default, str) else st.nothing()
+        return st.one_of(default, st.text(max_size=20))
     lo = spec.min if spec.min is not None else -(10**6)
     hi = spec.max if spec.max is not None else 10**6
     if spec.type == "INT":  # check_widget_value caps integers at 18 digits

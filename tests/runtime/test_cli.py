@@ -88,7 +88,7 @@ def test_run_main_records_seed_device_run_dir_and_metrics(tmp_path, capsys):
         assert records[0]["event"] == "start" and records[0]["seed"] == 21
         assert {"event": "custom", "value": 1.5}.items() <= records[1].items()
         assert records[-1]["event"] == "done" and records[-1]["reason"] == "done" and records[-1]["exit_code"] == 0
-    assert capsys.readouterr().err == ""  # --quiet
+    assert capsys.readouterr().err == "run ended: done (exit 0)\n"  # --quiet: the one-line summary only
 
 
 def test_seed_flag_overrides_config_and_defaults_to_zero(tmp_path):
@@ -160,17 +160,20 @@ def test_unwritable_checkpoint_dir_is_a_clear_usage_error(tmp_path, capsys):
     assert f"cannot create the checkpoint directory {blocker / 'ck'}" in capsys.readouterr().err
 
 
-def test_resume_without_a_checkpoint_is_a_usage_error(tmp_path, capsys):
+def test_resume_without_a_checkpoint_is_a_usage_error(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # `--resume` alone / `latest` look in ./runs
     config = write_config(tmp_path)
     assert run_main(build, config_path=config, argv=["--run-dir", str(tmp_path / "r"), "--resume"]) == 2
-    assert "--resume needs a checkpoint" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "--resume: no run under runs/ has a checkpoint yet" in err and "Traceback" not in err, err
     argv = ["--run-dir", str(tmp_path / "r"), "--resume", str(tmp_path / "nothing")]
     assert run_main(build, config_path=config, argv=argv) == 2
-    assert "no checkpoint folder at" in capsys.readouterr().err
+    assert f"--resume: no folder at {tmp_path / 'nothing'}; pass a run folder" in capsys.readouterr().err
     (tmp_path / "empty").mkdir()
     argv = ["--run-dir", str(tmp_path / "r"), "--resume", str(tmp_path / "empty")]
     assert run_main(build, config_path=config, argv=argv) == 2
-    assert "cannot resume: no checkpoint found in" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert f"--resume {tmp_path / 'empty'}: no checkpoint in it" in err and "run ended" not in err, err
 
 
 def test_timeout_ends_with_exit_0_and_reason_timeout(tmp_path):

@@ -30,15 +30,16 @@ def build(runner, config):
     runner.add(NeedsSetup("1", "needs setup"))
 
 
-def test_resume_without_a_checkpoint_skips_on_stop(tmp_path, capsys):
+def test_resume_from_an_unreadable_checkpoint_skips_on_stop(tmp_path, capsys):
     config = tmp_path / "config.json"
     config.write_text(json.dumps({"nodes": {"1": {}}}))
-    (tmp_path / "empty").mkdir()
+    (tmp_path / "broken" / "latest").mkdir(parents=True)
+    (tmp_path / "broken" / "latest" / "checkpoint.json").write_text("{not json")
     NeedsSetup.stopped = []
-    argv = ["--run-dir", str(tmp_path / "r"), "--resume", str(tmp_path / "empty"), "-q"]
+    argv = ["--run-dir", str(tmp_path / "r"), "--resume", str(tmp_path / "broken"), "-q"]
     assert run_main(build, config_path=config, argv=argv) == 2
     err = capsys.readouterr().err
-    assert "cannot resume: no checkpoint found" in err and "on_stop" not in err
+    assert "cannot resume: cannot read" in err and "on_stop" not in err, err
     assert NeedsSetup.stopped == []
     assert run_main(build, config_path=config, argv=["--run-dir", str(tmp_path / "r2"), "-q"]) == 0
     assert NeedsSetup.stopped == ["done"]

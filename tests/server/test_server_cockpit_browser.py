@@ -45,6 +45,17 @@ class Cockpit(Editor):
         self.page.get_by_role("button", name="Workflows (w)").click()  # close the panel
         self.page.wait_for_timeout(800)  # the extension fits the view one frame after the graph is configured
 
+    def open_copy(self, example: str, name: str) -> None:
+        """A new tab with a copy of examples/<example>.json (the saved example stays as it is)."""
+        workflow = json.loads((ROOT / "examples" / f"{example}.json").read_text())
+        self.page.evaluate("([wf, name]) => app.loadGraphData(wf, true, true, name)", [workflow, name])
+        self.page.wait_for_function(
+            f"() => app.extensionManager.workflow.activeWorkflow?.filename === {json.dumps(name)}"
+            " && app.graph.nodes.length > 3",
+            timeout=20_000,
+        )
+        self.page.wait_for_timeout(800)
+
     def training_tab(self, visible: bool = True) -> None:
         shown = self.page.locator("[data-testid=dnne-training-panel]").is_visible()
         if shown != visible:
@@ -122,9 +133,13 @@ def test_templates_panel_lists_the_examples(cockpit):
     page = cockpit.page
     page.get_by_role("button", name="Templates").first.click()
     page.get_by_text("MNIST: MLP classifier").first.wait_for(timeout=20_000)
-    assert page.get_by_text("Cartpole: PPO").first.is_visible()
-    assert page.get_by_text("balances a pole", exact=False).first.is_visible()  # the description
+    for title in ("MNIST: CNN classifier", "Fashion-MNIST: CNN", "Cartpole: PPO", "Ant: PPO (Isaac Gym)"):
+        assert page.get_by_text(title).first.is_visible(), title
     cockpit.shot("cockpit-01-templates")
+    # this frontend shows a plain template's description only to its search: a word of it finds the example
+    page.get_by_placeholder("Search").first.fill("balances")
+    page.wait_for_function("() => !document.body.innerText.includes('MNIST: MLP classifier')", timeout=10_000)
+    assert page.get_by_text("Cartpole: PPO").first.is_visible()
     page.keyboard.press("Escape")
     page.wait_for_timeout(500)
     bad = [line for line in cockpit.log.read_text().splitlines() if line.endswith((" 404", " 405"))]
@@ -180,7 +195,7 @@ def _shown_hints(cockpit) -> dict[str, str]:
 
 def test_errors_show_dnne_message_and_hint(cockpit):
     page = cockpit.page
-    cockpit.open_example("mnist_mlp")
+    cockpit.open_copy("mnist_mlp", "broken mlp")
     page.evaluate(
         """() => {
           const node = (id) => app.graph.getNodeById(id);
@@ -195,7 +210,7 @@ def test_errors_show_dnne_message_and_hint(cockpit):
     shown = _shown_hints(cockpit)
     cockpit.shot("cockpit-03-errors")
     page.keyboard.press("Escape")
-    cockpit.open_example("mnist_cnn")  # a second broken graph: a layer that also feeds the loss
+    cockpit.open_copy("mnist_cnn", "broken cnn")  # a second broken graph: a layer that also feeds the loss
     page.evaluate(
         """() => {
           const layer = app.graph.nodes.find(n => n.type === 'LinearLayer' || n.type === 'Conv2DLayer');
@@ -233,7 +248,11 @@ def test_cartpole_run_is_plotted_live_from_its_metrics_file(cockpit):
         }"""
     )
     cockpit.training_tab()
-    new = cockpit.run_to_end()
+    before = len(cockpit.messages())
+    page.get_by_role("button", name="Run", exact=True).click()
+    # the queue button counts the run while it runs (the frontend reads /api/jobs on each `status` message)
+    page.wait_for_function("() => /\\b1 active\\b/.test(document.body.innerText)", timeout=60_000)
+    new = cockpit.wait_message("execution_success", after=before, timeout_ms=240_000)
     kinds = [m[0] for m in new]
     started = next(m[1] for m in new if m[0] == "dnne.run_started")
     running = [m[1] for m in new if m[0] == "progress_state" and m[1]["nodes"]]
@@ -292,6 +311,24 @@ def test_mnist_run_is_plotted_with_its_evaluations(cockpit):
     assert evals and plotted.get("test_accuracy") == [[r["step"], r["test_accuracy"]] for r in evals], plotted
     assert page.locator("[data-testid=dnne-training-panel] line[data-marker=checkpoint]").count() >= 1
     cockpit.screenshot_for_docs("training-mnist")
+
+
+def test_an_interrupted_run_is_shown_as_interrupted(cockpit):
+    page = cockpit.page
+    cockpit.set_server_setting("dnne.RunArgs", "--max-steps 50000000 --threads 1")
+    cockpit.open_example("cartpole_ppo")
+    before = len(cockpit.messages())
+    page.get_by_role("button", name="Run", exact=True).click()
+    page.wait_for_function(
+        f"() => window.__dnne.slice({before}).filter(m => m[0] === 'dnne.metrics').length >= 2", timeout=120_000
+    )
+    cockpit.command("Comfy.Interrupt")
+    cockpit.wait_message("execution_interrupted", after=before, timeout_ms=60_000)
+    page.get_by_text("dnne: run interrupted").first.wait_for(timeout=10_000)
+    cockpit.training_tab()
+    page.wait_for_function("() => document.querySelector('[data-testid=dnne-run-status]')?.innerText"
+                           ".includes('interrupted')", timeout=20_000)  # fmt: skip
+    cockpit.shot("cockpit-06-interrupted")
 
 
 def test_no_request_left_the_machine(cockpit):

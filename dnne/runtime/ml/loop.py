@@ -49,6 +49,11 @@ class TrainingLoop:
         self._pending_epoch: dict | None = None
         self._stop_reason: str | None = None
         self._warned_lag = False
+        # implicit evaluation: a workflow that trains on a data set with a test split but has no Evaluate node (the
+        # original DNNE's MNIST workflows) still gets test metrics each epoch, on the one model it trains
+        self.held_out: Any = None  # the test split of the data set being trained on (offered by the sampler)
+        self.models: list[Any] = []  # the models being trained (offered by the Network nodes)
+        self.implicit_eval = not bool(getattr(ctx.args, "no_implicit_eval", False))
 
     # -- registration -----------------------------------------------------------------------------------------------
     def watch(self, observer: Any) -> None:
@@ -64,6 +69,32 @@ class TrainingLoop:
 
     def add_step_listener(self, listener: Callable[[int], None]) -> None:
         self.step_listeners.append(listener)
+
+    def offer_held_out(self, split: Any) -> None:
+        """The test split of the data set the run trains on (for the implicit evaluation)."""
+        if split is not None and self.held_out is None:
+            self.held_out = split
+
+    def offer_model(self, model: Any) -> None:
+        if model not in self.models:
+            self.models.append(model)
+
+    def _implicit_metrics(self) -> dict:
+        """test_loss/test_accuracy of the trained model on the held-out split, when the workflow has no evaluator of
+        its own (and `--no-implicit-eval` was not given); {} otherwise, or when the model is not a classifier."""
+        if not self.implicit_eval or self.evaluators or self.held_out is None or len(self.models) != 1:
+            return {}
+        if not self.grad_enabled:
+            return {}  # --inference: the run's own pass over the data is its evaluation
+        from .evaluation import evaluate
+
+        try:
+            result = evaluate(self.models[0], self.held_out, batch_size=1000, device=self.ctx.device)
+        except Exception as exc:  # noqa: BLE001 - not a classifier (e.g. a regression): no implicit evaluation
+            self.implicit_eval = False
+            self.ctx.debug(f"no implicit test evaluation: {type(exc).__name__}: {exc}")
+            return {}
+        return {"test_loss": result["loss"], "test_accuracy": result["accuracy"], "implicit_eval": True}
 
     def add_optimizer(self, handle: Any) -> None:
         if handle not in self.optimizers:
@@ -110,6 +141,8 @@ class TrainingLoop:
         max_steps = getattr(self.ctx.args, "max_steps", None)
         if max_steps and step >= int(max_steps):
             self.stop_after_step("max_steps")
+            if epoch is None:  # stopped inside an epoch: its metrics so far, else the run would report nothing
+                self._partial_epoch(step)
         self.ctx.step_boundary(step, epoch)
         if self._stop_reason is not None and not self.ctx.stopping:
             self.ctx.request_stop(self._stop_reason)
@@ -131,10 +164,30 @@ class TrainingLoop:
                 "are their inputs fed from the same GetBatch/loss as the TrainingStep?"
             )
 
+    def _partial_epoch(self, step: int) -> None:
+        record: dict[str, Any] = {"event": "partial_epoch", "step": step}
+        for observer in self.observers:
+            partial = getattr(observer, "partial_summary", None)
+            summary = partial() if partial is not None else None
+            if summary:
+                record.update(summary)
+                break
+        if len(record) == 2:
+            return  # no EpochTracker: nothing measured
+        for evaluator in self.evaluators:
+            record.update(evaluator.evaluate())
+        record.update(self._implicit_metrics())
+        self.ctx.metrics.write(record)
+        self.ctx.log(f"stopped at step {step} (--max-steps), " + epoch_line(record).replace("epoch ", "in epoch ", 1))
+
     def _finish_epoch(self, record: dict, step: int) -> dict:
         record = {"event": "epoch", **record, "step": step}
         for evaluator in self.evaluators:
             record.update(evaluator.evaluate())
+        implicit = self._implicit_metrics()
+        if implicit:
+            self.ctx.metrics.write({"event": "implicit_eval", "epoch": record.get("epoch"), "step": step, **implicit})
+            record.update(implicit)
         if self.optimizers:
             record["lr"] = self.optimizers[0].lr
         self.ctx.metrics.write(record)

@@ -92,6 +92,7 @@ class NetworkModel:
             raise ShapeError(f"network input has shape {list(shape)} per sample, but {exc}") from None
         self.model = model.to(self.ctx.device)
         self.input_shape = shape
+        self.loop.offer_model(self.model)
         self.model.dnne_input_shape = tuple(shape)  # per-sample input shape, for nodes that trace it (ExportModel)
         if self._pending is not None:
             tensors, meta = self._pending

@@ -115,6 +115,19 @@ class EpochTracking:
     def _on_record(self, record: dict) -> None:
         self.history.append(dict(record))
 
+    def partial_summary(self) -> dict | None:
+        """Train loss/accuracy of the epoch in progress (a `--max-steps` run may stop before any epoch ends)."""
+        if not self.samples or self.inference:
+            return None
+        return {
+            "epoch": self.epochs_done + 1,
+            "max_epochs": self.max_epochs,
+            "train_loss": self.loss_sum / self.samples,
+            "train_accuracy": self.correct_sum / self.samples,
+            "train_samples": self.samples,
+            "batches": self.batches,
+        }
+
     def observe(self, stats: dict, loss: Any, accuracy: Any) -> dict | None:
         """One batch; returns the epoch summary when this batch ends an epoch."""
         if not isinstance(stats, dict) or "batch_size" not in stats:

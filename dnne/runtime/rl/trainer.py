@@ -10,9 +10,11 @@ import torch
 
 from ..envs.episode_stats import EpisodeStats
 from ..flags import parse_duration
+from ..node import UsageError
 from .ppo import PPOConfig, PPOLearner
 
 STOP_WHEN = ("never", "mean_episode_length", "mean_return")
+DEFAULT_INFERENCE_EPISODES = 10
 
 
 class PPOTrainerLoop:
@@ -57,6 +59,16 @@ class PPOTrainerLoop:
         self.last_checkpoint_time = self.t0
         self.stop_reason: str | None = None
         self.pending_state: tuple[dict, dict] | None = None
+        # inference evaluates a trained policy over a bounded number of episodes (it never learns, so an unbounded
+        # run would only repeat itself); without a checkpoint there is no trained policy to evaluate
+        self.episodes_wanted = int(getattr(self.args, "episodes", None) or DEFAULT_INFERENCE_EPISODES)
+        self.episode_returns: list[float] = []
+        self.episode_lengths: list[int] = []
+        if self.inference and not getattr(ctx, "resume", False):
+            raise UsageError(
+                "--inference runs a trained policy, and none was loaded: pass --resume runs/<ts> (a training run of "
+                "this program; --resume alone takes the newest), or train first without --inference"
+            )
 
     # -- one env step -----------------------------------------------------------------------------------------
     def step(self, state, policy_output: dict, reward, done, model, info: dict | None) -> dict:
@@ -65,9 +77,13 @@ class PPOTrainerLoop:
         if self.stats is None:
             self.stats = EpisodeStats(reward.numel(), device=reward.device)
         if info is not None and "episode_returns" in info and "episode_lengths" in info:
-            self.stats.add_finished(info["episode_returns"], info["episode_lengths"])  # the env measured them
+            finished = info["episode_returns"], info["episode_lengths"]
+            self.stats.add_finished(*finished)  # the env measured them
         else:
-            self.stats.update(reward, done)
+            finished = self.stats.update(reward, done)
+        if self.inference and finished[0].numel():
+            self.episode_returns.extend(float(r) for r in finished[0].reshape(-1).tolist())
+            self.episode_lengths.extend(int(n) for n in finished[1].reshape(-1).tolist())
         out: dict = {"training_complete": True}
         if not self.inference:
             loss = self._train(state, policy_output, reward, done, model, info)
@@ -153,7 +169,10 @@ class PPOTrainerLoop:
             return
         stats = self.stats
         reason = None
-        if self.max_steps and stats.env_steps >= self.max_steps:
+        if self.inference and len(self.episode_returns) >= self.episodes_wanted:
+            reason = "done"
+            self._report_episodes()
+        elif self.max_steps and stats.env_steps >= self.max_steps:
             reason = "max_steps"
         elif self.stop_when != "never" and len(stats.recent_lengths) >= min(stats.recent_lengths.maxlen, 10):
             value = stats.mean_length if self.stop_when == "mean_episode_length" else stats.mean_return
@@ -164,6 +183,29 @@ class PPOTrainerLoop:
             self.stop_reason = reason  # the node requests the stop after its step boundary
             if not self.inference:
                 self.ctx.request_checkpoint("final")
+
+    def _report_episodes(self) -> None:
+        """The return of the first `--episodes` finished episodes: mean, standard deviation, min, max."""
+        returns = self.episode_returns[: self.episodes_wanted]
+        lengths = self.episode_lengths[: self.episodes_wanted]
+        mean = sum(returns) / len(returns)
+        std = (sum((r - mean) ** 2 for r in returns) / len(returns)) ** 0.5
+        record = {
+            "event": "episodes",
+            "episodes": len(returns),
+            "mean_return": mean,
+            "std_return": std,
+            "min_return": min(returns),
+            "max_return": max(returns),
+            "mean_episode_length": sum(lengths) / len(lengths),
+        }
+        metrics = getattr(self.ctx, "metrics", None)
+        if metrics is not None:
+            metrics.write(record)
+        self.ctx.log(
+            f"inference: {len(returns)} episodes, return {mean:.2f} ± {std:.2f} (min {record['min_return']:.2f}, "
+            f"max {record['max_return']:.2f}), mean episode length {record['mean_episode_length']:.1f}"
+        )
 
     def finish(self, reason: str) -> dict:
         """At the end of the run: the final metrics record, a one-line summary, and the learning-curve PNG."""

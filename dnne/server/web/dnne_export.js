@@ -149,6 +149,7 @@ async function exportAndRun() {
 }
 
 let frontendDefaultGraph = null;
+const runsHere = await isDnneServer();
 
 // The frontend asks the public node registry (api.comfy.org) which pack every node type comes from, whenever its
 // error panel opens, unless the node says it belongs to the server's own core set (`properties.cnr_id`). On
@@ -163,19 +164,28 @@ function markAsServerNode(node) {
   if (typeof node.properties.cnr_id !== "string") node.properties.cnr_id = SERVER_PACK;
 }
 
-// Below this zoom a fitted graph is too small to read: it is shown from its top-left corner at this zoom instead
-// (the frontend draws full detail down to it: LiteGraph.Canvas.MinFontSizeForLOD is preset in dnne/server/state.py).
+// The view is fitted to the graph, but never below this zoom (smaller is unreadable): a wider graph is then shown
+// from its left end (the frontend draws full detail down to it: LiteGraph.Canvas.MinFontSizeForLOD is preset in
+// dnne/server/state.py). Done here rather than with Comfy.Canvas.FitView, which animates and has no lower bound.
 const MIN_READABLE_SCALE = 0.5;
 
-function keepReadable(canvas, graph) {
+function fitReadable(canvas, graph, margin = 60) {
   const ds = canvas?.ds;
-  if (!ds || ds.scale >= MIN_READABLE_SCALE || !graph?.nodes?.length) return;
+  const element = canvas?.canvas;
+  if (!ds || !element || !graph?.nodes?.length) return;
   const title = globalThis.LiteGraph?.NODE_TITLE_HEIGHT ?? 30;
   const x0 = Math.min(...graph.nodes.map((n) => n.pos[0]));
   const y0 = Math.min(...graph.nodes.map((n) => n.pos[1] - title));
-  ds.scale = MIN_READABLE_SCALE;
-  ds.offset[0] = 80 / ds.scale - x0;
-  ds.offset[1] = 80 / ds.scale - y0;
+  const x1 = Math.max(...graph.nodes.map((n) => n.pos[0] + n.size[0]));
+  const y1 = Math.max(...graph.nodes.map((n) => n.pos[1] + n.size[1]));
+  const width = element.clientWidth || element.width, height = element.clientHeight || element.height;
+  const fit = Math.min((width - 2 * margin) / (x1 - x0), (height - 2 * margin) / (y1 - y0), 1);
+  ds.scale = Math.max(fit, MIN_READABLE_SCALE);
+  const shownWidth = (x1 - x0) * ds.scale, shownHeight = (y1 - y0) * ds.scale;
+  const left = shownWidth <= width - 2 * margin ? (width - shownWidth) / 2 : margin;
+  const top = shownHeight <= height - 2 * margin ? (height - shownHeight) / 2 : margin;
+  ds.offset[0] = left / ds.scale - x0;
+  ds.offset[1] = top / ds.scale - y0;
   canvas.setDirty(true, true);
 }
 
@@ -269,9 +279,12 @@ app.registerExtension({
   commands: [
     { id: "dnne.ExportPython", label: "Export only (no run)", icon: "pi pi-file-export", function: exportToPython },
     { id: "dnne.DownloadRunner", label: "Download runner", icon: "pi pi-download", function: downloadRunner },
-    { id: "dnne.ExportAndRun", label: "Export and run", icon: "pi pi-play", function: exportAndRun },
+    ...(runsHere ? [{ id: "dnne.ExportAndRun", label: "Export and run", icon: "pi pi-play", function: exportAndRun }] : []),
   ],
-  menuCommands: [{ path: ["dnne"], commands: ["dnne.ExportPython", "dnne.DownloadRunner", "dnne.ExportAndRun"] }],
+  // inside ComfyUI runs are not offered: they belong to `dnne serve` (which keeps, streams and plots them)
+  menuCommands: [
+    { path: ["dnne"], commands: ["dnne.ExportPython", "dnne.DownloadRunner", ...(runsHere ? ["dnne.ExportAndRun"] : [])] },
+  ],
   async init() {
     if (!(await isDnneServer())) return;
     keepRegistryLookupsLocal = true;
@@ -292,10 +305,9 @@ app.registerExtension({
     if (!onDnneServer || !app.graph?.nodes?.length) return; // an empty canvas has nothing to fit
     // Examples open readable: nodes the frontend drew larger than their saved size are moved apart, then the view
     // is fitted to the whole graph.
-    requestAnimationFrame(async () => {
+    requestAnimationFrame(() => {
       separateOverlappingNodes(app.graph);
-      await app.extensionManager?.command?.execute("Comfy.Canvas.FitView");
-      keepReadable(app.canvas, app.graph);
+      fitReadable(app.canvas, app.graph);
     });
   },
   async beforeConfigureGraph(graphData) {
@@ -311,8 +323,14 @@ app.registerExtension({
     api.addEventListener("dnne.exported", ({ detail }) => {
       toast("success", "dnne: exported", `${detail.export_path[0]} (${detail.files.length} files)`);
     });
+    let runFolder = "";
     api.addEventListener("dnne.run_started", ({ detail }) => {
-      toast("info", "dnne: run started", `metrics: ${detail.metrics}`, 4000);
+      runFolder = detail.run_dir;
+      toast("info", "dnne: run started", `run folder: ${detail.run_dir}`, 4000);
+    });
+    // the frontend counts an interrupted job as failed ("Job failed"); say what happened to the run
+    api.addEventListener("execution_interrupted", () => {
+      toast("warn", "dnne: run interrupted", `stopped at a step boundary; final checkpoint in ${runFolder}`, 10000);
     });
     api.addEventListener("dnne.metrics", ({ detail }) => {
       console.debug("[dnne] metrics", detail.record);
