@@ -10,7 +10,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-
 # records that carry the results of a run (what "final metrics" shows at its end): training epochs, evaluations,
 # inference, a max-steps run's partial epoch, and the RL trainer's updates, summary and inference episodes
 RESULT_EVENTS = frozenset(

@@ -262,7 +262,9 @@ class GraphRunner(Engine):
             ]
             if fresh:  # never claim a resume for state that starts from scratch without saying so
                 names = ", ".join(n.describe() for n in fresh)
-                print(f"warning: resuming from {ckpt.path}: no saved state for {names}: they start fresh", file=sys.stderr)
+                print(
+                    f"warning: resuming from {ckpt.path}: no saved state for {names}: they start fresh", file=sys.stderr
+                )
                 ctx.metrics.write({"event": "resume_fresh_nodes", "nodes": [n.node_id for n in fresh]})
             ctx.log(f"resumed from {ckpt.path} (step {ctx.step}, epoch {ctx.epoch})")
         for rt in self._rt.values():

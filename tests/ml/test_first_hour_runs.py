@@ -90,3 +90,46 @@ def test_a_learning_rate_out_of_the_exported_limits_is_exit_2_before_torch_sees_
     assert "node 13 (AdamOptimizer" in proc.stderr, proc.stderr
     assert "field 'learning_rate': expected 1e-07 ≤ value ≤ 1.0, got -5" in proc.stderr
     assert "Traceback" not in proc.stderr and len(proc.stderr.strip().splitlines()) == 1, proc.stderr
+
+
+def _without_evaluate() -> dict:
+    """examples/mnist_mlp.json with its Evaluate node removed: the shape of the original DNNE's MNIST workflows."""
+    workflow = json.loads((EXAMPLES / "mnist_mlp.json").read_text())
+    gone = {n["id"] for n in workflow["nodes"] if n["type"] == "Evaluate"}
+    assert gone
+    dropped = {link[0] for link in workflow["links"] if link[1] in gone or link[3] in gone}
+    workflow["nodes"] = [n for n in workflow["nodes"] if n["id"] not in gone]
+    workflow["links"] = [link for link in workflow["links"] if link[0] not in dropped]
+    for node in workflow["nodes"]:
+        for port in node.get("outputs") or []:
+            if port.get("links"):
+                port["links"] = [k for k in port["links"] if k not in dropped]
+    return workflow
+
+
+@pytest.fixture(scope="module")
+def no_evaluate(tmp_path_factory):
+    return export(_without_evaluate(), tmp_path_factory.mktemp("first_hour") / "no_evaluate")
+
+
+def test_a_workflow_without_evaluate_still_reports_test_metrics_marked_implicit(no_evaluate, data_dir, tmp_path):
+    proc = run(no_evaluate, "--data-dir", str(data_dir), "--epochs", "1", "--run-dir", str(tmp_path / "r"))
+    assert proc.returncode == 0, proc.stderr
+    (epoch,) = records(tmp_path / "r" / "metrics.jsonl", "epoch")
+    assert epoch["implicit_eval"] is True and 0 <= epoch["test_accuracy"] <= 1 and epoch["test_loss"] > 0, epoch
+    (implicit,) = records(tmp_path / "r" / "metrics.jsonl", "implicit_eval")
+    assert implicit["test_accuracy"] == epoch["test_accuracy"] and implicit["epoch"] == 1
+    assert "test loss" in proc.stderr  # in the epoch line
+    off = run(no_evaluate, "--data-dir", str(data_dir), "--epochs", "1", "--run-dir", str(tmp_path / "off"),
+              "--no-implicit-eval")  # fmt: skip
+    assert off.returncode == 0, off.stderr
+    (epoch_off,) = records(tmp_path / "off" / "metrics.jsonl", "epoch")
+    assert "test_accuracy" not in epoch_off and not records(tmp_path / "off" / "metrics.jsonl", "implicit_eval")
+    assert epoch_off["train_loss"] == epoch["train_loss"]  # the evaluation does not change the training
+
+
+def test_a_workflow_with_evaluate_gets_no_implicit_evaluation(mlp, data_dir, tmp_path):
+    proc = run(mlp, "--data-dir", str(data_dir), "--epochs", "1", "--run-dir", str(tmp_path / "r"), "-q")
+    assert proc.returncode == 0, proc.stderr
+    (epoch,) = records(tmp_path / "r" / "metrics.jsonl", "epoch")
+    assert "test_accuracy" in epoch and "implicit_eval" not in epoch

@@ -258,6 +258,9 @@ def test_cartpole_run_is_plotted_live_from_its_metrics_file(cockpit):
     running = [m[1] for m in new if m[0] == "progress_state" and m[1]["nodes"]]
     assert running and all(s["prompt_id"] == started["prompt_id"] for s in running[1:]), running[:3]
     assert any(n["state"] == "running" for s in running for n in s["nodes"].values())
+    trainer = page.evaluate("() => String(app.graph.nodes.find(n => n.type === 'PPOTrainerNode').id)")
+    on_trainer = [s["nodes"][trainer] for s in running if trainer in s["nodes"]]  # env steps towards the target
+    assert on_trainer and on_trainer[-1]["value"] > 0 and on_trainer[-1]["max"] >= 60000, on_trainer[-3:]
     assert "execution_success" in kinds
     page.wait_for_function("() => document.querySelector('[data-testid=dnne-run-status]')?.innerText"
                            ".includes('finished')", timeout=20_000)  # fmt: skip

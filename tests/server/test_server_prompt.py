@@ -177,12 +177,16 @@ def test_run_after_export_relays_the_run(workdir, client_for):
             response = await client.post("/api/prompt", json=body)
             answer = await response.json()
             messages = await _collect_until(ws, timeout=120)
-            return response.status, answer, messages
+            runs = await (await client.get("/dnne/runs?export=tiny_run")).json()
+            return response.status, answer, messages, runs
 
-    status, answer, messages = run(go())
+    status, answer, messages, runs = run(go())
     assert status == 200 and answer["run"] is True, answer
     kinds = [m["type"] for m in messages]
     assert "dnne.run_started" in kinds
+    started = next(m["data"] for m in messages if m["type"] == "dnne.run_started")
+    assert (started["export"], runs["runs"][0]["run"]) == ("tiny_run", started["run"])
+    assert runs["runs"][0]["final"]["exit_code"] == 0
     assert kinds[-1] == "execution_success", [m for m in messages if m["type"] == "execution_error"]
     records = [m["data"]["record"] for m in messages if m["type"] == "dnne.metrics"]
     assert any(r.get("event") == "done" and r.get("exit_code") == 0 for r in records), records

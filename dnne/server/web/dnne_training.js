@@ -249,6 +249,9 @@ app.registerExtension({
       },
     });
     api.addEventListener("dnne.run_started", ({ detail }) => {
+      for (const key of [...view.overlay.keys()]) {
+        if (!key.startsWith(`${detail.export}/`)) view.overlay.delete(key); // overlays compare runs of one export
+      }
       view.live = { prompt_id: detail.prompt_id, export: detail.export, run: detail.run, run_dir: detail.run_dir,
                     records: [], status: "running" }; // prettier-ignore
       render();
