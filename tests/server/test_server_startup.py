@@ -53,7 +53,8 @@ def test_startup_routes_all_answer_200(workdir, client_for):
     assert {"os", "ram_total", "ram_free", "comfyui_version", "python_version", "pytorch_version"} <= set(
         stats["system"]
     )
-    assert json.loads(answers["/api/extensions"]) == ["/extensions/dnne/dnne_export.js"]
+    assert json.loads(answers["/api/extensions"]) == ["/extensions/dnne/dnne_export.js",
+                                                      "/extensions/dnne/dnne_training.js"]  # fmt: skip
     assert json.loads(answers["/api/userdata/comfy.templates.json"]) == []
     jobs = json.loads(answers["/api/jobs?status=in_progress,pending&limit=200&offset=0"])
     assert jobs == {"jobs": [], "pagination": {"offset": 0, "limit": 200, "total": 0, "has_more": False}}

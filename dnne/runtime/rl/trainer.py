@@ -82,8 +82,7 @@ class PPOTrainerLoop:
         else:
             finished = self.stats.update(reward, done)
         if self.inference and finished[0].numel():
-            self.episode_returns.extend(float(r) for r in finished[0].reshape(-1).tolist())
-            self.episode_lengths.extend(int(n) for n in finished[1].reshape(-1).tolist())
+            self._record_episodes(done, finished)
         out: dict = {"training_complete": True}
         if not self.inference:
             loss = self._train(state, policy_output, reward, done, model, info)
@@ -183,6 +182,28 @@ class PPOTrainerLoop:
             self.stop_reason = reason  # the node requests the stop after its step boundary
             if not self.inference:
                 self.ctx.request_checkpoint("final")
+
+    def _record_episodes(self, done, finished) -> None:
+        """Keep the first episodes of a fixed set of envs, not the first episodes to finish: with many envs those
+        are the shortest ones (the failures), so they would understate the policy's return."""
+        returns = finished[0].reshape(-1).tolist()
+        lengths = finished[1].reshape(-1).tolist()
+        envs = done.nonzero().reshape(-1).tolist()
+        if len(envs) != len(returns):  # the env reported episodes its done flags do not show: keep them all
+            envs = [None] * len(returns)
+        num_envs = done.numel()
+        used = min(self.episodes_wanted, num_envs)
+        rounds = -(-self.episodes_wanted // used)  # episodes per used env
+        if not hasattr(self, "episodes_seen"):
+            self.episodes_seen = [0] * num_envs
+        for env, ret, length in zip(envs, returns, lengths, strict=True):
+            if env is not None:
+                seen = self.episodes_seen[env]
+                self.episodes_seen[env] = seen + 1
+                if env >= used or seen >= rounds:
+                    continue
+            self.episode_returns.append(float(ret))
+            self.episode_lengths.append(int(length))
 
     def _report_episodes(self) -> None:
         """The return of the first `--episodes` finished episodes: mean, standard deviation, min, max."""
