@@ -23,6 +23,10 @@ BUILTIN_PACKS = (
 ENTRY_POINT_GROUP = "dnne.nodes"
 
 
+# Inside a real ComfyUI the pack registers every type as "dnne.<key>" (no collision with other packs).
+COMFYUI_PREFIX = "dnne."
+
+
 class Catalog:
     def __init__(self, types: Iterable[NodeType] = ()):
         self._types: dict[str, NodeType] = {}
@@ -54,6 +58,8 @@ class Catalog:
         """The registered key for `key` (itself, or the new name of a legacy key), or None if unknown."""
         if key in self._types:
             return key
+        if key.startswith(COMFYUI_PREFIX) and key[len(COMFYUI_PREFIX) :] in self._types:
+            return key[len(COMFYUI_PREFIX) :]  # saved inside ComfyUI, where the pack registers prefixed keys
         return self._legacy.get(key)
 
     def __contains__(self, key: object) -> bool:

@@ -21,9 +21,9 @@ from __future__ import annotations
 import sys
 from typing import Any
 
+from dnne.catalog.registry import COMFYUI_PREFIX as KEY_PREFIX
 from dnne.catalog.spec import NodeType
 
-KEY_PREFIX = "dnne."
 EXPORT_HINT = (
     "dnne graphs do not run inside ComfyUI: use the menu dnne ▸ Export only (or `dnne export workflow.json -o out/`) "
     "and run out/runner.py"
