@@ -49,7 +49,7 @@ def build_parser(prog: str | None = None, description: str | None = None) -> arg
     p = argparse.ArgumentParser(
         prog=prog,
         description=description or "Run an exported dnne graph.",
-        epilog="exit codes: 0 done, 1 node error, 2 usage/config error, 3 stall, 130 SIGINT, 143 SIGTERM",
+        epilog="exit codes: 0 done, 1 node error, 2 usage/config error, 3 stall, 4 disk full, 130 SIGINT, 143 SIGTERM",
     )
     run = p.add_argument_group("run")
     run.add_argument("--epochs", type=_positive_int, help="number of epochs (overrides the workflow value)")

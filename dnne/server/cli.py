@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import logging
 import re
 import sys
@@ -10,6 +11,9 @@ from pathlib import Path
 import typer
 
 from dnne.errors import DnneError
+
+# dnne is installed from its clone (it is not on PyPI): the Makefile target adds the extra to the project's venv
+EDITOR_INSTALL_HINT = "Install it with `make serve` in the dnne clone, or: .venv/bin/pip install -e '.[editor]'"
 
 
 def serve(
@@ -31,7 +35,7 @@ def serve(
 
         from dnne.server.app import _is_loopback, create_app
     except ImportError as exc:
-        typer.echo(f"error: dnne serve needs the editor extra: pip install 'dnne[editor]' ({exc})", err=True)
+        typer.echo(f"error: dnne serve needs the editor extra ({exc}). {EDITOR_INSTALL_HINT}", err=True)
         raise typer.Exit(2) from None
 
     logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(message)s", stream=sys.stderr)
@@ -58,14 +62,37 @@ def serve(
         urls = re.findall(r"https?://\S+", message)  # aiohttp's text names the bound address (port 0 resolved)
         typer.echo(f"dnne editor: {urls[0] if urls else message}  (work directory: {workdir.resolve()})")
 
-    web.run_app(
-        app,
-        host=host,
-        port=port,
-        print=announce,
-        access_log=None,
-        handle_signals=True,
-    )
+    try:
+        web.run_app(
+            app,
+            host=host,
+            port=port,
+            print=announce,
+            access_log=None,
+            handle_signals=True,
+        )
+    except OSError as exc:
+        # aiohttp raises at bind time; a traceback says nothing a user can act on
+        if exc.errno == errno.EADDRINUSE:
+            typer.echo(f"error: port {port} on {host} is already in use. {_free_port_hint(host)}", err=True)
+        elif exc.errno == errno.EACCES:
+            typer.echo(f"error: no permission to bind port {port} on {host}. {_free_port_hint(host)}", err=True)
+        else:
+            typer.echo(f"error: cannot serve on {host}:{port}: {exc.strerror or exc}", err=True)
+        raise typer.Exit(2) from None
+
+
+def _free_port_hint(host: str) -> str:
+    """Suggest a port that is free right now (the OS picks it), or port 0, which lets dnne pick one."""
+    import socket
+
+    try:
+        with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
+            probe.bind((host, 0))
+            free = probe.getsockname()[1]
+    except OSError:
+        return "Pass another one with --port N, or --port 0 to pick a free one."
+    return f"Try --port {free} (free now), or --port 0 to pick a free one."
 
 
 def _user() -> str:

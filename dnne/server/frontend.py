@@ -20,8 +20,8 @@ def frontend_static_dir() -> Path:
         import comfyui_frontend_package
     except ImportError:
         raise FrontendMissing(
-            "the editor needs the ComfyUI frontend: pip install 'dnne[editor]' "
-            f"(or pip install comfyui-frontend-package=={FRONTEND_VERSION})"
+            "the editor needs the ComfyUI frontend: run `make serve` in the dnne clone, or "
+            f".venv/bin/pip install comfyui-frontend-package=={FRONTEND_VERSION}"
         ) from None
     static = Path(comfyui_frontend_package.__file__).parent / "static"
     if not (static / "index.html").is_file():
