@@ -42,7 +42,7 @@ install-editor: install
 	$(BIN)/pip install -q -e ".[editor,plot]"
 
 install-test: install
-	$(BIN)/pip install -q -e ".[test,editor,gym,plot]"
+	$(BIN)/pip install -q -e ".[test,editor,gym,plot,deploy]"
 
 # The main job: export the bundled MNIST example and train it on the real data set, offline.
 mnist: install

@@ -19,22 +19,28 @@ Usage: python bench/mnist_runner_vs_hand.py [--steps 300] [--rounds 15] [--cnn-s
 
 from __future__ import annotations
 
-import argparse
-import contextlib
-import copy
-import importlib.util
-import io
-import json
-import statistics
 import sys
-import tempfile
-import time
-from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any
 
-import torch
-from torch import nn
+# `python bench/<script>.py` puts bench/ first on sys.path, where bench/numbers.py would shadow the standard library's
+# `numbers` (which `statistics` imports): drop that entry before anything else is imported
+if sys.path and sys.path[0] and __file__.startswith(sys.path[0]):
+    del sys.path[0]
+
+import argparse  # noqa: E402
+import contextlib  # noqa: E402
+import copy  # noqa: E402
+import importlib.util  # noqa: E402
+import io  # noqa: E402
+import json  # noqa: E402
+import statistics  # noqa: E402
+import tempfile  # noqa: E402
+import time  # noqa: E402
+from dataclasses import dataclass, field  # noqa: E402
+from pathlib import Path  # noqa: E402
+from typing import Any  # noqa: E402
+
+import torch  # noqa: E402
+from torch import nn  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))

@@ -10,14 +10,19 @@ Prints, for each case, the median over interleaved rounds of the paired ratio ru
 
 from __future__ import annotations
 
-import argparse
-import asyncio
-import statistics
 import sys
-import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+# `python bench/runtime_hops.py` puts bench/ first on sys.path, where bench/numbers.py would shadow the standard
+# library's `numbers` (which `statistics` imports): drop that folder, add the repository root instead
+_BENCH = Path(__file__).resolve().parent
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _BENCH]
+sys.path.insert(0, str(_BENCH.parent))
+
+import argparse  # noqa: E402
+import asyncio  # noqa: E402
+import statistics  # noqa: E402
+import time  # noqa: E402
 
 from dnne.runtime import STOP, GraphRunner, Input, QueueNode  # noqa: E402
 

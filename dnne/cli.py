@@ -124,9 +124,12 @@ def _root(
     _state["verbose"] = verbose
 
 
+DEPLOY_PANEL = "Deploy targets (dnne export --list-targets)"
+
+
 @app.command("export")
 def export_cmd(
-    workflow: Path = typer.Argument(..., help="Workflow JSON file (UI or API format)."),
+    workflow: Optional[Path] = typer.Argument(None, help="Workflow JSON file (UI or API format).", show_default=False),
     out: Optional[Path] = typer.Option(None, "-o", "--out", help="Output folder (default: exports/<workflow name>)."),
     strict: bool = typer.Option(False, "--strict", help="Treat warnings as errors."),
     as_json: bool = typer.Option(False, "--json", help="Print the result as JSON on stdout."),
@@ -136,6 +139,67 @@ def export_cmd(
         "--force",
         help="Replace a hand-edited config.json too (the edited one is kept as config.json.edited).",
     ),
+    targets: str = typer.Option(
+        "python",
+        "--target",
+        help="What to write, comma-separated: python (the program, always written), docker, kubernetes.",
+        rich_help_panel=DEPLOY_PANEL,
+    ),
+    list_targets: bool = typer.Option(
+        False,
+        "--list-targets",
+        help="List the targets (what each writes, needs) and exit.",
+        rich_help_panel=DEPLOY_PANEL,
+    ),
+    base_image: Optional[str] = typer.Option(
+        None, "--base-image", help="docker: default BASE_IMAGE (python:3.11-slim).", rich_help_panel=DEPLOY_PANEL
+    ),
+    image: Optional[str] = typer.Option(
+        None, "--image", help="kubernetes: image the pods run (NAME:latest).", rich_help_panel=DEPLOY_PANEL
+    ),
+    namespace: Optional[str] = typer.Option(
+        None, "--namespace", help="kubernetes: metadata.namespace (none).", rich_help_panel=DEPLOY_PANEL
+    ),
+    cpu: Optional[str] = typer.Option(None, "--cpu", help="kubernetes: CPU per pod (2).", rich_help_panel=DEPLOY_PANEL),
+    memory: Optional[str] = typer.Option(
+        None, "--memory", help="kubernetes: memory per pod (4Gi).", rich_help_panel=DEPLOY_PANEL
+    ),
+    gpus: Optional[int] = typer.Option(
+        None, "--gpus", help="kubernetes: nvidia.com/gpu per pod (0).", rich_help_panel=DEPLOY_PANEL
+    ),
+    workers: Optional[int] = typer.Option(
+        None, "--workers", help="kubernetes: PyTorchJob pods, 1 Master + N-1 Workers (2).", rich_help_panel=DEPLOY_PANEL
+    ),
+    nproc_per_node: Optional[int] = typer.Option(
+        None, "--nproc-per-node", help="kubernetes: torchrun processes per pod (1).", rich_help_panel=DEPLOY_PANEL
+    ),
+    restart_policy: Optional[str] = typer.Option(
+        None, "--restart-policy", help="kubernetes: OnFailure or Never (OnFailure).", rich_help_panel=DEPLOY_PANEL
+    ),
+    backoff_limit: Optional[int] = typer.Option(
+        None, "--backoff-limit", help="kubernetes: retries before the job fails (3).", rich_help_panel=DEPLOY_PANEL
+    ),
+    data_volume: Optional[str] = typer.Option(
+        None,
+        "--data-volume",
+        help="kubernetes: /data as pvc:CLAIM, host:/path or empty (pvc:NAME-data).",
+        rich_help_panel=DEPLOY_PANEL,
+    ),
+    runs_volume: Optional[str] = typer.Option(
+        None, "--runs-volume", help="kubernetes: /workspace/runs (pvc:NAME-runs).", rich_help_panel=DEPLOY_PANEL
+    ),
+    checkpoints_volume: Optional[str] = typer.Option(
+        None,
+        "--checkpoints-volume",
+        help="kubernetes: /checkpoints (pvc:NAME-checkpoints).",
+        rich_help_panel=DEPLOY_PANEL,
+    ),
+    run_args: Optional[str] = typer.Option(
+        None,
+        "--run-args",
+        help="kubernetes: extra runner flags in the pods, one shell-quoted string, e.g. '--epochs 3'.",
+        rich_help_panel=DEPLOY_PANEL,
+    ),
 ) -> None:
     """Export WORKFLOW to a folder with runner.py, config.json, requirements.txt, README.md and dnne_runtime/.
 
@@ -144,12 +208,40 @@ def export_cmd(
     the new one is written as config.json.new (warning W_CONFIG_KEPT); --force replaces it instead."""
     from dnne.codegen.export import ExportCommand, build_workflow, export_workflow
     from dnne.codegen.writer import default_out_dir, plan_tree
+    from dnne.targets import build_with_targets, export_command, export_with_targets
 
+    if list_targets:
+        _print_targets(as_json)
+        raise typer.Exit(EXIT_OK)
+    if workflow is None:
+        raise typer.BadParameter("missing the WORKFLOW file to export", param_hint="WORKFLOW")
     path = _workflow_path(workflow)
     command = ExportCommand(workflow, out, strict)
+    deploy = {
+        "base_image": base_image,
+        "image": image,
+        "namespace": namespace,
+        "cpu": cpu,
+        "memory": memory,
+        "gpus": gpus,
+        "workers": workers,
+        "nproc_per_node": nproc_per_node,
+        "restart_policy": restart_policy,
+        "backoff_limit": backoff_limit,
+        "data_volume": data_volume,
+        "runs_volume": runs_volume,
+        "checkpoints_volume": checkpoints_volume,
+        "run_args": run_args,
+    }
     try:
+        chosen, options = _target_choice(targets, deploy)
+        if options is not None:  # runner.py's `# Regenerate:` line then names the targets and their options too
+            command = export_command(workflow, out, strict, chosen, options)
         if check:
-            result = build_workflow(path, strict=strict, command=command)
+            if options is None:
+                result = build_workflow(path, strict=strict, command=command)
+            else:
+                result = build_with_targets(path, targets=chosen, options=options, strict=strict, command=command)
             target = out if out is not None else default_out_dir(result.workflow_name)
             stale = _stale_files(plan_tree(result.contents, target, force=force), target)
             if as_json:
@@ -166,7 +258,12 @@ def export_cmd(
                 else:
                     _err().print(f"{escape(str(target))} is up to date")
             raise typer.Exit(EXIT_INVALID if stale else EXIT_OK)
-        result = export_workflow(path, out, strict=strict, command=command, force=force)
+        if options is None:
+            result = export_workflow(path, out, strict=strict, command=command, force=force)
+        else:
+            result = export_with_targets(
+                path, out, targets=chosen, options=options, strict=strict, command=command, force=force
+            )
     except typer.Exit:
         raise
     except Exception as exc:
@@ -184,6 +281,43 @@ def export_cmd(
     else:
         _print_diagnostics(result.diagnostics)
         _err().print(f"exported to {escape(str(result.out_dir))} ({len(result.files)} files)")
+
+
+def _target_choice(names: str, deploy: dict[str, Any]) -> tuple[tuple[Any, ...], Any]:
+    """The targets named by --target and their options; options None: only the program (today's export)."""
+    import shlex
+
+    from dnne.targets import DeployOptions, TargetError, select_targets
+
+    chosen = select_targets(names)
+    given = {key: value for key, value in deploy.items() if value is not None}
+    if "run_args" in given:
+        try:
+            given["program_args"] = tuple(shlex.split(given.pop("run_args")))
+        except ValueError as exc:
+            raise TargetError(f"--run-args: {exc} (one shell-quoted string, e.g. '--epochs 3')") from None
+    if len(chosen) == 1 and not given:
+        return chosen, None
+    if len(chosen) == 1:
+        raise TargetError(
+            f"--{next(iter(given)).replace('_', '-')} is an option of the docker/kubernetes targets; "
+            "add --target docker or --target kubernetes"
+        )
+    return chosen, DeployOptions(**given).checked()
+
+
+def _print_targets(as_json: bool) -> None:
+    from dnne.targets import TARGETS
+
+    rows = [{"name": t.name, "writes": t.writes, "needs": t.needs} for t in TARGETS]
+    if as_json:
+        _print_json({"targets": rows})
+        return
+    table = Table("target", "writes", "needs", box=None, pad_edge=False)
+    for row in rows:
+        table.add_row(escape(row["name"]), escape(row["writes"]), escape(row["needs"]))
+    width = None if sys.stdout.isatty() else PIPED_WIDTH
+    Console(highlight=False, width=width).print(table)
 
 
 def _stale_files(plan: Any, target: Path) -> list[str]:

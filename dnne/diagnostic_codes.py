@@ -134,6 +134,11 @@ def info(code: str) -> CodeInfo:
     return _w() if code.startswith("W_") else _e(NODE)
 
 
+def docs_anchor(code: str) -> str:
+    """Where the docs explain `code` (a path#anchor in this repository)."""
+    return info(code).docs
+
+
 def comfy_error_type(code: str, *, has_field: bool = True) -> str:
     """The ComfyUI error type for `code`; an input-level code without an input falls back to the node level."""
     kind = info(code).comfy_type

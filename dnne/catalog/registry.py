@@ -104,7 +104,7 @@ def _check(node_type: NodeType) -> list[str]:
     for out in node_type.outputs:
         if not out.name.isidentifier():
             problems.append(f"output name {out.name!r} is not an identifier")
-    if not node_type.template_path.is_file():
+    if node_type.node_class is None and not node_type.template_path.is_file():
         problems.append(f"template {node_type.template_path} does not exist")
     if not callable(node_type.exporter):
         problems.append("exporter is not callable")

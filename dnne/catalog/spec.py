@@ -117,6 +117,25 @@ class NodeExport:
 
     params: dict[str, Any] = field(default_factory=dict)
     absorbs: tuple[str, ...] = ()
+    definitions: tuple[Definition, ...] = ()
+    code_args: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Definition:
+    """Generated code beyond the node classes (e.g. the network as an `nn.Module` subclass), from an exporter.
+
+    source:    Python text built by dnne's own codegen (trusted structure; every workflow value in it rendered by the
+               literal emitter), defining one top-level class or function named `name_hint`.
+    imports:   the import statements it needs (hoisted and merged with the node classes' imports).
+    Codegen mints a unique name for it, places it before the node classes and, for each `code_args` entry
+    `{param: name_hint}` of the node, passes `param=<minted name>` to the node's constructor in `build_graph` (a code
+    argument, never a config.json value).
+    """
+
+    name_hint: str
+    source: str
+    imports: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -156,6 +175,29 @@ def default_exporter(node: GraphNode, ctx: ExportContext) -> NodeExport:
     return NodeExport(params=dict(node.widgets))
 
 
+def generic_exporter(node: GraphNode, ctx: ExportContext) -> NodeExport:
+    """Every declared widget cast by its declared type (INT→int, FLOAT→float, …), plus the Param defaults."""
+    node_class = node.spec.node_class
+    params: dict[str, Any] = {}
+    for name, decl in node_class.WIDGETS.items():
+        params[name] = decl.cast(node.widgets.get(name, decl.default))
+    for name, decl in node_class.PARAMS.items():
+        if not decl.required and not decl.code:
+            params[name] = decl.default
+    return NodeExport(params=params)
+
+
+def _declarations(node_class: type) -> list[Any]:
+    from dnne.runtime.declare import Declaration
+
+    found: dict[str, Any] = {}
+    for klass in reversed(node_class.__mro__):
+        for attr, value in vars(klass).items():
+            if isinstance(value, Declaration):
+                found[attr] = value
+    return list(found.values())
+
+
 @dataclass(frozen=True)
 class NodeType:
     """A node type, declared once: editor definition + firing modes + exporter + template.
@@ -173,8 +215,8 @@ class NodeType:
     category: str
     inputs: tuple[InputSpec, ...]
     outputs: tuple[OutputSpec, ...]
-    template: str
-    template_dir: Path
+    template: str = ""
+    template_dir: Path = Path()
     exporter: Exporter = default_exporter
     description: str = ""
     output_node: bool = False
@@ -184,6 +226,67 @@ class NodeType:
     legacy_types: tuple[str, ...] = ()
     type_vars: Callable[[Sequence[GraphNode]], Mapping[str, Any]] | None = None
     python_module: str = "custom_nodes.dnne"
+    node_class: type | None = None  # a declared class (dnne.runtime.declare): its source is copied into runner.py
+
+    @classmethod
+    def from_class(
+        cls, node_class: type, *, exporter: Exporter | None = None, data_source: DataSource | None = None
+    ) -> NodeType:
+        """The node type declared by a QueueNode subclass (see dnne/runtime/declare.py): editor definition, ports,
+        widgets and seeds derived from its declarations; the generic exporter unless `exporter` is given."""
+        from dnne.runtime.declare import In, Out, Widget
+
+        decls = [d for d in _declarations(node_class)]
+        inputs = []
+        for d in decls:
+            if isinstance(d, In):
+                inputs.append(
+                    InputSpec(
+                        d.name,
+                        d.type,
+                        required=not d.optional,
+                        mode=InputMode(d.mode.value),
+                        tooltip=d.tooltip,
+                        aliases=d.aliases,
+                        primed=d.primed,
+                    )
+                )
+            elif isinstance(d, Widget):
+                inputs.append(
+                    InputSpec(
+                        d.name,
+                        d.kind,
+                        required=not d.optional,
+                        default=d.default,
+                        min=getattr(d, "min", None),
+                        max=getattr(d, "max", None),
+                        step=getattr(d, "step", None),
+                        options=tuple(getattr(d, "options", ())),
+                        multiline=getattr(d, "multiline", False),
+                        tooltip=d.tooltip,
+                        control_after_generate=getattr(d, "control_after_generate", False),
+                    )
+                )
+        outputs = tuple(OutputSpec(d.name, d.type, tooltip=d.tooltip, seed=d.seed) for d in decls if isinstance(d, Out))
+        doc = (node_class.__doc__ or "").strip().split("\n\n")[0]
+        description = " ".join(doc.split())
+        title = getattr(node_class, "DISPLAY_NAME", node_class.__name__)
+        if description.startswith(title + ":"):
+            description = description[len(title) + 1 :].strip()
+        return cls(
+            key=getattr(node_class, "TYPE", node_class.__name__),
+            display_name=title,
+            category=getattr(node_class, "CATEGORY", "dnne"),
+            inputs=tuple(inputs),
+            outputs=outputs,
+            exporter=exporter or generic_exporter,
+            description=description,
+            output_node=bool(getattr(node_class, "OUTPUT_NODE", False)),
+            is_sink=bool(getattr(node_class, "IS_SINK", False)),
+            data_source=data_source,
+            legacy_types=tuple(getattr(node_class, "LEGACY_TYPES", ())),
+            node_class=node_class,
+        )
 
     # -- lookups -------------------------------------------------------------------------------------------
     def input(self, name: str) -> InputSpec | None:

@@ -16,10 +16,17 @@ from dnne.catalog.spec import DataSource, NodeExport
 from dnne.codegen.checks import check_classes, check_safety, parse_and_compile
 from dnne.codegen.format import format_code, lint_code
 from dnne.codegen.literals import UnsafeLiteralError, py_literal
-from dnne.codegen.module import Instance, render_classes, runner_source
+from dnne.codegen.module import Instance, mint_definitions, render_classes, runner_source
 from dnne.codegen.names import Namespace
 from dnne.codegen.render import render, trusted
-from dnne.codegen.writer import CONFIG_NEW, ExportError, default_out_dir, runtime_files, write_tree
+from dnne.codegen.writer import (
+    CONFIG_NEW,
+    ExportError,
+    default_out_dir,
+    export_packs,
+    runtime_files,
+    write_tree,
+)
 from dnne.errors import Diagnostic, DiagnosticError, Diagnostics, DnneError
 from dnne.graph.analysis import analyze, id_key
 from dnne.workflow.model import Graph, GraphNode
@@ -209,7 +216,8 @@ def build_export(
     timings: dict[str, float] = {}
     start = time.perf_counter()
     diags = Diagnostics(list(diagnostics))
-    params, folded = run_exporters(graph, diags)
+    code: dict[str, NodeExport] = {}
+    params, folded = run_exporters(graph, diags, code)
     diags.raise_if_errors()
     timings["exporters"] = _lap(start)
     analysis = analyze(folded)
@@ -219,15 +227,18 @@ def build_export(
     timings["analysis"] = _lap(start, timings)
     graph_hash = structure_hash(folded, order)
     regenerate = command.text(folded.name) if command is not None else None
-    runner = generate_runner(folded, order, params, graph_hash, timings, regenerate=regenerate)
+    runner = generate_runner(folded, order, params, graph_hash, timings, regenerate=regenerate, code=code)
     start = time.perf_counter()
     files = {
         "runner.py": runner.encode("utf-8"),
         "config.json": config_json(folded.name, graph_hash, {i: params[i] for i in order}, workflow_id).encode("utf-8"),
         "requirements.txt": requirements_txt(folded, order).encode("utf-8"),
-        "README.md": render("README.md.jinja", **_readme_vars(folded.name, data_sources(folded, order))).encode(),
     }
-    files.update(runtime_files())
+    declared = {pack for node_id in order for pack in getattr(folded.nodes[node_id].spec, "packs", ()) or ()}
+    packs = export_packs(runner, declared)
+    readme = _readme_vars(folded.name, data_sources(folded, order)) | {"packs": packs}  # flags: those of the packs
+    files["README.md"] = render("README.md.jinja", **readme).encode()
+    files.update(runtime_files(packs, runner))
     timings["files"] = _lap(start)
     return ExportResult(
         None, sorted(files), diags.sorted(), graph_hash, folded.name, workflow_id, contents=files, timings=timings
@@ -239,8 +250,11 @@ def _lap(start: float, previous: dict[str, float] | None = None) -> float:
     return time.perf_counter() - start - sum((previous or {}).values())
 
 
-def run_exporters(graph: Graph, diags: Diagnostics) -> tuple[dict[str, dict[str, Any]], Graph]:
-    """Run each node's exporter; returns params by node id and the graph without absorbed nodes and their edges."""
+def run_exporters(
+    graph: Graph, diags: Diagnostics, code: dict[str, NodeExport] | None = None
+) -> tuple[dict[str, dict[str, Any]], Graph]:
+    """Run each node's exporter; returns params by node id and the graph without absorbed nodes and their edges.
+    `code` (when given) receives the results that carry definitions or code arguments, by node id."""
     ctx = _Context(graph, diags)
     params: dict[str, dict[str, Any]] = {}
     absorbed: dict[str, str] = {}
@@ -265,6 +279,8 @@ def run_exporters(graph: Graph, diags: Diagnostics) -> tuple[dict[str, dict[str,
             diags.add("E_PARAM", f"exporter produced an unusable parameter: {problem}", **node.where())
             continue
         params[node.id] = dict(result.params)
+        if code is not None and (result.definitions or result.code_args):
+            code[node.id] = result
         for other in result.absorbs:
             if other not in graph.nodes or other == node.id:
                 diags.add("E_EXPORT", f"exporter absorbs unknown node {other!r}", **node.where())
@@ -313,8 +329,10 @@ def generate_runner(
     timings: dict[str, float] | None = None,
     *,
     regenerate: str | None = None,
+    code: dict[str, NodeExport] | None = None,
 ) -> str:
     """Render, format and check runner.py for the folded graph (nodes in `order`); `timings` gets seconds per phase.
+    `code`: exporter results with definitions / code arguments, by node id (see `NodeExport`).
 
     `regenerate`: the command that made this export (user data, emitted through `command_comment`), or None."""
     timings = {} if timings is None else timings
@@ -325,9 +343,16 @@ def generate_runner(
         by_type[graph.nodes[node_id].spec.key].append(graph.nodes[node_id])
     ns = Namespace()
     rendered = render_classes(types, by_type, ns)
+    definitions, code_args = mint_definitions([(i, code[i]) for i in order if code and i in code], ns)
     class_of = {item.node_type.key: item.class_name for item in rendered}
     instances = [
-        Instance(ns.instance(graph.nodes[i].spec.key), class_of[graph.nodes[i].spec.key], graph.nodes[i]) for i in order
+        Instance(
+            ns.instance(graph.nodes[i].spec.key),
+            class_of[graph.nodes[i].spec.key],
+            graph.nodes[i],
+            code_args.get(i, {}),
+        )
+        for i in order
     ]
     pos = {node_id: n for n, node_id in enumerate(order)}
     edges = sorted((e for e in graph.edges if e.src in pos and e.dst in pos), key=_edge_key(graph, pos))
@@ -339,6 +364,7 @@ def generate_runner(
         rendered=rendered,
         instances=instances,
         edges=edges,
+        definitions=definitions,
     )
     timings["render"] = time.perf_counter() - start
     start = time.perf_counter()

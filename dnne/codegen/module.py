@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import ast
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from dnne.catalog.spec import NodeType
 from dnne.codegen.literals import command_comment, comment_text
@@ -61,7 +63,10 @@ def _render_one(node_type: NodeType, class_name: str, nodes: list[GraphNode]) ->
         raise RenderError(
             f"type_vars of node type {node_type.key!r} failed ({type(exc).__name__}: {exc}); this is a bug in the node pack"
         ) from exc
-    source = render_node_class(node_type.template_path, class_name, type_vars)
+    if node_type.node_class is not None:
+        source = class_source(node_type.node_class, class_name)
+    else:
+        source = render_node_class(node_type.template_path, class_name, type_vars)
     try:
         tree = ast.parse(source)
     except SyntaxError as exc:
@@ -90,6 +95,78 @@ def _render_one(node_type: NodeType, class_name: str, nodes: list[GraphNode]) ->
     top_names.discard(class_name)
     body = "\n".join(line for i, line in enumerate(lines) if i not in drop).strip("\n")
     return RenderedClass(node_type, class_name, body, imports, top_names)
+
+
+def class_source(node_class: type, class_name: str) -> str:
+    """A declared node class's source, copied by AST from its pack module: the module-top imports it uses
+    (`dnne.runtime` rewritten to `dnne_runtime`), then the class renamed to `class_name`. A free name that is neither
+    builtin, imported at the module's top nor the class's own is a registration error."""
+    import builtins
+    import inspect
+    import symtable
+
+    path = inspect.getsourcefile(node_class)
+    where = f"node class {node_class.__module__}.{node_class.__qualname__}"
+    if path is None:
+        raise RenderError(f"{where}: its source file cannot be found")
+    with open(path, encoding="utf-8") as handle:
+        module_text = handle.read()
+    tree = ast.parse(module_text)
+    cls = next((n for n in tree.body if isinstance(n, ast.ClassDef) and n.name == node_class.__name__), None)
+    if cls is None:
+        raise RenderError(f"{where}: not defined at the top level of {path}")
+    imports: dict[str, str] = {}
+    for stmt in tree.body:
+        if isinstance(stmt, ast.ImportFrom) and stmt.module == "__future__":
+            continue
+        if isinstance(stmt, (ast.Import, ast.ImportFrom)):
+            for alias in stmt.names:
+                if isinstance(stmt, ast.Import):
+                    binding = alias.asname or alias.name.split(".")[0]
+                    single: ast.stmt = ast.Import(names=[ast.alias(_vendored(alias.name), alias.asname)])
+                else:
+                    binding = alias.asname or alias.name
+                    single = ast.ImportFrom(module=_vendored(stmt.module or ""), names=[alias], level=stmt.level)
+                imports[binding] = ast.unparse(single)
+    text = ast.get_source_segment(module_text, cls) or ""
+    text = (
+        "\n".join(ast.unparse(d) and "@" + ast.unparse(d) for d in cls.decorator_list)
+        + ("\n" if cls.decorator_list else "")
+        + text
+    )
+    free = _free_names(symtable.symtable(text, path, "exec"), node_class.__name__)
+    used = sorted(free & set(imports))
+    unknown = sorted(free - set(imports) - set(dir(builtins)))
+    if unknown:
+        raise RenderError(
+            f"{where} uses {', '.join(repr(n) for n in unknown)}, which is neither builtin, imported at the top of its "
+            "module nor its own member (helpers belong in dnne/runtime/<pack>/)"
+        )
+    renamed = re.sub(rf"^class {re.escape(node_class.__name__)}\b", f"class {class_name}", text, count=1, flags=re.M)
+    return "\n".join(imports[name] for name in used) + "\n\n\n" + renamed + "\n"
+
+
+def _vendored(module: str) -> str:
+    return "dnne_runtime" + module[len("dnne.runtime") :] if module.split(".")[:2] == ["dnne", "runtime"] else module
+
+
+def _free_names(table, class_name: str) -> set[str]:
+    """Global names a module-level symbol table (of one class definition) reads."""
+    found = set()
+    todo = [table]
+    while todo:
+        current = todo.pop()
+        todo.extend(current.get_children())
+        for sym in current.get_symbols():
+            if not sym.is_referenced():
+                continue
+            if current.get_type() == "module" or sym.is_global() and not sym.is_declared_global():
+                if not (current.get_type() == "module" and sym.is_assigned()):
+                    found.add(sym.get_name())
+            elif current.get_type() == "class" and not sym.is_assigned() and not sym.is_free():
+                found.add(sym.get_name())
+    found.discard(class_name)
+    return found
 
 
 def _import_bindings(stmt: ast.Import | ast.ImportFrom, node_type: NodeType) -> list[tuple[str, str]]:
@@ -136,6 +213,49 @@ class Instance:
     var: str
     class_name: str
     node: GraphNode
+    code_args: dict[str, str] = field(default_factory=dict)  # constructor keyword → minted definition name
+
+
+@dataclass(frozen=True)
+class MintedDefinition:
+    name: str
+    source: str
+    imports: tuple[str, ...]
+    node_id: str
+
+
+def mint_definitions(
+    results: Sequence[tuple[str, Any]], ns: Namespace
+) -> tuple[list[MintedDefinition], dict[str, dict[str, str]]]:
+    """A unique name for each exporter definition (`NodeExport.definitions`, in node order), its source renamed to
+    it, and each node's code arguments mapped to the minted names. The source is dnne's own codegen output: the
+    one `class <name_hint>(` / `def <name_hint>(` line is renamed."""
+    minted: list[MintedDefinition] = []
+    code_args: dict[str, dict[str, str]] = {}
+    for node_id, result in results:
+        names: dict[str, str] = {}
+        for definition in result.definitions:
+            hint = definition.name_hint
+            if not hint.isidentifier():
+                raise RenderError(f"node {node_id}: definition name {hint!r} is not an identifier")
+            name = ns.mint(hint)
+            pattern = re.compile(rf"^(class|def) {re.escape(hint)}\b", re.MULTILINE)
+            source, count = pattern.subn(lambda m, new=name: f"{m.group(1)} {new}", definition.source)
+            if count != 1:
+                raise RenderError(f"node {node_id}: definition {hint!r} must define exactly one class or function")
+            for statement in definition.imports:
+                tree = ast.parse(statement)
+                if len(tree.body) != 1 or not isinstance(tree.body[0], (ast.Import, ast.ImportFrom)):
+                    raise RenderError(f"node {node_id}: {statement!r} is not one import statement")
+            names[hint] = name
+            minted.append(MintedDefinition(name, source.strip("\n"), tuple(definition.imports), node_id))
+        args = {}
+        for param, hint in result.code_args.items():
+            if not param.isidentifier() or hint not in names:
+                raise RenderError(f"node {node_id}: code argument {param}={hint!r} names no definition of the node")
+            args[param] = names[hint]
+        code_args[node_id] = args
+    return minted, code_args
 
 
 def runner_source(
@@ -147,9 +267,13 @@ def runner_source(
     rendered: list[RenderedClass],
     instances: list[Instance],
     edges: list[Edge],
+    definitions: Sequence[MintedDefinition] = (),
 ) -> str:
     """The unformatted text of runner.py (`regenerate`: the `dnne export` command that made it, None if unknown)."""
-    imports = sorted({s for item in rendered for s in item.imports.values()} - set(RUNNER_IMPORTS.values()))
+    imports = sorted(
+        ({s for item in rendered for s in item.imports.values()} | {s for d in definitions for s in d.imports})
+        - set(RUNNER_IMPORTS.values())
+    )
     var_of = {inst.node.id: inst.var for inst in instances}
     return render(
         "runner.py.jinja",
@@ -158,6 +282,7 @@ def runner_source(
         regenerate_comment=trusted(command_comment(regenerate)),
         graph_hash=trusted(graph_hash),
         imports=[trusted(s) for s in imports],
+        definitions=[{"code": trusted(d.source), "node": trusted(comment_text(d.node_id))} for d in definitions],
         classes=[
             {
                 "code": trusted(item.body),
@@ -172,6 +297,7 @@ def runner_source(
                 "cls": trusted(inst.class_name),
                 "id": literal(inst.node.id),
                 "title": literal(inst.node.title),
+                "code_args": trusted("".join(f"{k}={v}, " for k, v in inst.code_args.items())),
             }
             for inst in instances
         ],

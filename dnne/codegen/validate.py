@@ -4,19 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from dnne.diagnostic_codes import comfy_error_type, docs_anchor
 from dnne.errors import Diagnostic, Diagnostics
-
-# Our codes → the ComfyUI error `type` the editor knows, where one exists.
-COMFY_TYPES = {
-    "E_UNKNOWN_TYPE": "missing_node_type",
-    "E_NO_SINK": "prompt_no_outputs",
-    "E_REQUIRED_INPUT": "required_input_missing",
-    "E_TYPE_MISMATCH": "return_type_mismatch",
-    "E_WIDGET_TYPE": "invalid_input_type",
-    "E_NOT_IN_LIST": "value_not_in_list",
-    "E_CYCLE": "dependency_cycle",
-    "E_DANGLING_LINK": "bad_linked_input",
-}
 
 
 def validate_workflow(
@@ -47,10 +36,12 @@ def node_errors_report(diagnostics: list[Diagnostic], strict: bool = False) -> d
     general: list[str] = []
     for diag in failing:
         entry = {
-            "type": COMFY_TYPES.get(diag.code, diag.code.lower()),
+            # error type and docs anchor from the one diagnostics registry, as the editor server sends them
+            "type": comfy_error_type(diag.code, has_field=bool(diag.field)),
             "message": diag.message,
             "details": diag.format(),
-            "extra_info": {"code": diag.code} | ({"input_name": diag.field} if diag.field else {}),
+            "extra_info": {"code": diag.code, "docs": docs_anchor(diag.code)}
+            | ({"input_name": diag.field} if diag.field else {}),
         }
         if diag.node_id is None:
             general.append(diag.format())

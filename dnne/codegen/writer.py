@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import ast
 import hashlib
 import json
 import os
 import re
 import shutil
 import tempfile
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
@@ -32,17 +34,156 @@ def safe_dir_name(name: str) -> str:
     return text or "workflow"
 
 
-def runtime_files() -> dict[str, bytes]:
-    """Every file of dnne/runtime (minus caches) as `dnne_runtime/<relative path>` → bytes, sorted."""
+def runtime_packs() -> tuple[str, ...]:
+    """The packs of the runtime (its sub-packages: data, ml, rl, envs, reporting, …), sorted."""
+    return tuple(sorted(p.parent.name for p in RUNTIME_DIR.glob("*/__init__.py")))
+
+
+def pack_requirements(pack: str) -> tuple[str, ...]:
+    """The packs `pack` names as needed in its `__init__.py` (`REQUIRES = ("data",)`), read without importing it."""
+    tree = ast.parse((RUNTIME_DIR / pack / "__init__.py").read_text(encoding="utf-8"))
+    for statement in tree.body:
+        if isinstance(statement, ast.Assign) and any(
+            isinstance(t, ast.Name) and t.id == "REQUIRES" for t in statement.targets
+        ):
+            value = ast.literal_eval(statement.value)
+            if not isinstance(value, tuple) or not all(isinstance(v, str) for v in value):
+                raise ExportError(f"dnne/runtime/{pack}/__init__.py: REQUIRES must be a tuple of pack names")
+            return value
+    return ()
+
+
+def pack_closure(packs: Iterable[str]) -> tuple[str, ...]:
+    """`packs` plus every pack they require, transitively, sorted. ExportError on a name that is no pack."""
+    known = set(runtime_packs())
+    wanted, todo = set(), list(packs)
+    while todo:
+        pack = todo.pop()
+        if pack in wanted:
+            continue
+        if pack not in known:
+            raise ExportError(f"unknown runtime pack {pack!r} (the runtime has: {', '.join(sorted(known))})")
+        wanted.add(pack)
+        todo.extend(pack_requirements(pack))
+    return tuple(sorted(wanted))
+
+
+def _import_header(runner_source: str) -> ast.Module:
+    """The import block of a generated runner.py, parsed: codegen hoists every import to the top (ruff-checked), so
+    the text before the first class or function is enough, and a 1,000-node runner is not parsed again."""
+    first = re.search(r"^(?:class |def |async def |@)", runner_source, re.MULTILINE)
+    return ast.parse(runner_source[: first.start()] if first else runner_source)
+
+
+def imported_packs(source: str) -> set[str]:
+    """The runtime packs a generated runner.py imports (`from dnne_runtime.ml.x import …`, `import dnne_runtime.rl`)."""
+    found = set()
+    for node in ast.walk(_import_header(source)):
+        names = [a.name for a in node.names] if isinstance(node, ast.Import) else []
+        if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            names = [node.module] + [f"{node.module}.{a.name}" for a in node.names if node.module == RUNTIME_PACKAGE]
+        for name in names:
+            parts = name.split(".")
+            if len(parts) >= 2 and parts[0] == RUNTIME_PACKAGE and (RUNTIME_DIR / parts[1] / "__init__.py").is_file():
+                found.add(parts[1])
+    return found
+
+
+def export_packs(runner_source: str, declared: Iterable[str] = ()) -> tuple[str, ...]:
+    """The packs an export vendors: those its node types declare (`NodeType.packs`), those its runner.py imports
+    (so a class that forgot to declare one still runs), and their requirements."""
+    return pack_closure({*declared, *imported_packs(runner_source)})
+
+
+# An import statement at any indentation (lazy function-level imports count): `from .x import (a, b)` / `import x`.
+_IMPORT = re.compile(
+    r"^[ \t]*(?:from[ \t]+(?P<dots>\.*)(?P<module>[\w.]*)[ \t]+import[ \t]+(?P<names>\([^)]*\)|[^\n#]*)"
+    r"|import[ \t]+(?P<plain>[^\n#]*))",
+    re.MULTILINE,
+)
+_LAZY_NAME = re.compile(r"""["']\.([A-Za-z_]\w*)["']""")
+
+
+def _module_imports(name: str, source: str, package: bool) -> set[str]:
+    """The dotted modules one runtime module imports, lazy (function-level) imports included; a text scan, not a
+    parse (an export scans the whole runtime; tests/codegen/test_vendored_closure.py checks the result with `ast`).
+    A package that loads its names lazily (`importlib.import_module(".factory", __name__)` behind `__getattr__`)
+    imports every sibling module its ".name" strings name."""
+    here = name if package else name.rpartition(".")[0]
+    found: set[str] = set()
+    for match in _IMPORT.finditer(source):
+        if match["plain"] is not None:
+            found.update(part.split(" as ")[0].strip() for part in match["plain"].split(","))
+            continue
+        level = len(match["dots"])
+        if level:
+            base = here.split(".")
+            target = ".".join([*base[: len(base) - (level - 1)], *([match["module"]] if match["module"] else [])])
+        else:
+            target = match["module"]
+        found.add(target)
+        for part in match["names"].strip("()").split(","):
+            alias = part.split(" as ")[0].strip()
+            if alias:
+                found.add(f"{target}.{alias}")  # kept only where it is a module
+    if package and "import_module" in source:
+        found.update(f"{here}.{lazy}" for lazy in _LAZY_NAME.findall(source))
+    return found
+
+
+def _reachable(sources: dict[str, tuple[str, bool]], roots: Iterable[str]) -> set[str]:
+    reached: set[str] = set()
+    todo = [root for root in roots if root in sources]
+    while todo:
+        name = todo.pop()
+        if name in reached:
+            continue
+        reached.add(name)
+        source, package = sources[name]
+        for target in _module_imports(name, source, package):
+            parts = target.split(".")
+            todo.extend(p for p in (".".join(parts[: i + 1]) for i in range(len(parts))) if p in sources)
+    return reached
+
+
+def runtime_files(packs: Iterable[str] | None = None, runner_source: str | None = None) -> dict[str, bytes]:
+    """The vendored runtime as `dnne_runtime/<relative path>` → bytes, sorted: the core (the top-level files of
+    dnne/runtime, always) plus, of `packs` and the packs they require (None: every pack), the modules the program
+    can import: those `runner_source` (the generated runner.py) and the core import, directly or through each
+    other, and each pack's `flags` module (the core discovers it). Without `runner_source`: the packs whole."""
     if not (RUNTIME_DIR / "__init__.py").is_file():
         raise ExportError(f"the dnne runtime package is missing or incomplete at {RUNTIME_DIR}")
-    files = {}
+    chosen = set(runtime_packs() if packs is None else pack_closure(packs))
+    paths: dict[str, Path] = {}
     for path in sorted(RUNTIME_DIR.rglob("*")):
         rel = path.relative_to(RUNTIME_DIR)
         if "__pycache__" in rel.parts or path.suffix in (".pyc", ".pyo") or not path.is_file():
             continue
-        files[f"{RUNTIME_PACKAGE}/{rel.as_posix()}"] = path.read_bytes()
-    return files
+        if len(rel.parts) > 1 and rel.parts[0] not in chosen:
+            continue
+        paths[f"{RUNTIME_PACKAGE}/{rel.as_posix()}"] = path
+    if runner_source is not None:
+        header = ast.unparse(_import_header(runner_source))  # the runner's imports only: a runner can be huge
+        sources = {"runner": (header, False)}
+        for rel, path in paths.items():
+            if rel.endswith(".py"):
+                parts = rel.removesuffix(".py").split("/")
+                package = parts[-1] == "__init__"
+                sources[".".join(parts[:-1] if package else parts)] = (path.read_text(encoding="utf-8"), package)
+        core = [name for name in sources if name.count(".") == 1 or name == RUNTIME_PACKAGE]
+        flags = [f"{RUNTIME_PACKAGE}.{pack}.flags" for pack in sorted(chosen)]
+        reached = _reachable(sources, ["runner", *core, *flags])
+        paths = {
+            rel: path
+            for rel, path in paths.items()
+            if rel.count("/") == 1 or not rel.endswith(".py") or _dotted(rel) in reached
+        }
+    return {rel: path.read_bytes() for rel, path in paths.items()}
+
+
+def _dotted(rel: str) -> str:
+    parts = rel.removesuffix(".py").split("/")
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
 
 
 MANIFEST = ".dnne-export.json"  # what the last export generated: relative path → sha256 of what it wrote

@@ -5,12 +5,21 @@ from dnne_runtime import GraphRunner, Input, QueueNode, SensorNode, RunContext, 
 
 from .cli import exit_process, run_main
 from .context import RunContext
-from .flags import parse_duration
+from .declare import Bool, Choice, Float, In, Int, Out, Param, Text
+from .durations import parse_duration
 from .node import STOP, Input, NodeError, QueueNode, SensorNode, UsageError
 from .runner import DEFAULT_MAXSIZE, EXIT_CODES, GraphRunner
 from .version import __version__
 
 __all__ = [
+    "Bool",
+    "Choice",
+    "Float",
+    "In",
+    "Int",
+    "Out",
+    "Param",
+    "Text",
     "DEFAULT_MAXSIZE",
     "EXIT_CODES",
     "STOP",

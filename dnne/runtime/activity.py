@@ -8,7 +8,7 @@ Records (each with `t`, seconds since the file was opened):
 
 The active node is the one computing right now (the longest-running if several), else the one that spent the most
 compute time since the previous sample, else the one whose firing started last. Sampling runs as an event-loop
-timer reading counters the runner keeps anyway, so a node's firing costs nothing more; without `--events` nothing
+timer reading snapshots of counters the runner keeps anyway, so a node's firing costs nothing more; without `--events` nothing
 is scheduled at all.
 """
 
@@ -18,6 +18,8 @@ import json
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from .snapshot import COMPUTING
 
 if TYPE_CHECKING:
     import asyncio
@@ -55,10 +57,10 @@ class ActivityLog:
     def start(self, runner: GraphRunner, loop: asyncio.AbstractEventLoop) -> None:
         """One `node_start` record per node, then sample every `interval` seconds until `stop`."""
         self._runner, self._loop = runner, loop
-        for node_id, rt in runner._rt.items():
-            self._seen_ns[node_id] = rt.total_ns
-            self.write({"event": "node_start", "node_id": node_id, "class": type(rt.node).__name__,
-                        "title": rt.node.title})  # fmt: skip
+        for node in runner.snapshot().nodes:
+            self._seen_ns[node.node_id] = node.total_ns
+            self.write({"event": "node_start", "node_id": node.node_id, "class": node.node_class,
+                        "title": node.title})  # fmt: skip
         self._handle = loop.call_later(self.interval, self._tick)
 
     def _tick(self) -> None:
@@ -81,34 +83,32 @@ class ActivityLog:
         runner = self._runner
         if runner is None or self._file.closed:
             return
-        from .engine import COMPUTING
-
-        rts = runner._rt
-        computing = [rt for rt in rts.values() if rt.state == COMPUTING]
+        nodes = {node.node_id: node for node in runner.snapshot().nodes}
+        computing = [node for node in nodes.values() if node.state == COMPUTING]
         if computing:
-            active = min(computing, key=lambda rt: rt.t0).node.node_id
+            active = min(computing, key=lambda node: node.started_ns).node_id
         else:
             active = None
             busiest = 0
-            for node_id, rt in rts.items():
-                spent = rt.total_ns - self._seen_ns.get(node_id, 0)
+            for node_id, node in nodes.items():
+                spent = node.total_ns - self._seen_ns.get(node_id, 0)
                 if spent > busiest:
                     active, busiest = node_id, spent
             if active is None:
-                fired = [rt for rt in rts.values() if rt.firings]
-                active = max(fired, key=lambda rt: rt.t0).node.node_id if fired else self._last_node
-        for node_id, rt in rts.items():
-            self._seen_ns[node_id] = rt.total_ns
+                fired = [node for node in nodes.values() if node.firings]
+                active = max(fired, key=lambda node: node.started_ns).node_id if fired else self._last_node
+        for node_id, node in nodes.items():
+            self._seen_ns[node_id] = node.total_ns
         if active is None:
             return
         ctx = runner.ctx
-        rt = rts[active]
+        node = nodes[active]
         progress = _progress(ctx.progress)
-        key = (active, rt.firings, ctx.step, ctx.epoch, progress.get("completed"))
+        key = (active, node.firings, ctx.step, ctx.epoch, progress.get("completed"))
         if key == self._last_key:
             return
         self._last_key, self._last_node = key, active
-        record = {"event": "active", "node_id": active, "state": rt.state_name, "firings": rt.firings,
+        record = {"event": "active", "node_id": active, "state": node.state_name, "firings": node.firings,
                   "step": ctx.step, "epoch": ctx.epoch}  # fmt: skip
         if progress:
             record["progress"] = progress
@@ -122,8 +122,8 @@ class ActivityLog:
         self.stop()
         nodes = []
         if self._runner is not None:
-            nodes = [{"node_id": node_id, "firings": rt.firings, "state": rt.state_name}
-                     for node_id, rt in self._runner._rt.items()]  # fmt: skip
+            nodes = [{"node_id": node.node_id, "firings": node.firings, "state": node.state_name}
+                     for node in self._runner.snapshot().nodes]  # fmt: skip
         self.write({"event": "end", "reason": reason, "exit_code": exit_code, "nodes": nodes})
         self._file.close()
 

@@ -12,6 +12,7 @@ A crash (even kill -9) mid-save leaves the last complete checkpoint in place.
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import random
@@ -378,17 +379,23 @@ class Checkpoint:
             self._check_optimizer(node, tensors, meta, upstream)
 
     def _check_optimizer(self, node: QueueNode, tensors: dict, meta: dict, upstream: list[str]) -> None:
-        from .ml.network import expected_parameter_shapes
-        from .ml.optim import check_optimizer_state
-
+        # The node that saved the optimizer state knows its format (the ml pack's optimizers): the core asks it and
+        # names no pack. A node without the hook (older classes) gets the ml pack's check when that pack is vendored
+        # (only it packs optimizer states); TODO(issue 10): drop this fallback once every optimizer node has the hook.
+        check_optimizer_state = getattr(node, "check_saved_state", None)
+        if check_optimizer_state is None:
+            try:
+                check_optimizer_state = importlib.import_module(f"{__package__}.ml.optim").check_optimizer_state
+            except ModuleNotFoundError:
+                return  # no ml pack: its load_state_dict checks what it loads
         shapes = None
-        for source in upstream:  # the network it trains: its layers and input shape, as saved
+        for source in upstream:  # the network it trains: its trainable parameter shapes, as saved
             _t, source_meta = self.nodes.get(source, ({}, {}))
-            if isinstance(source_meta, dict) and source_meta.get("layers") and source_meta.get("input_shape"):
-                try:
-                    shapes = expected_parameter_shapes(source_meta["layers"], source_meta["input_shape"])
-                except Exception:  # noqa: BLE001 - the network's own check reports unusable layers
-                    shapes = None
+            saved = source_meta.get("param_shapes") if isinstance(source_meta, dict) else None
+            if isinstance(saved, list) and all(
+                isinstance(s, list) and all(isinstance(d, int) for d in s) for s in saved
+            ):
+                shapes = saved
                 break
         try:
             check_optimizer_state(tensors, meta, shapes)

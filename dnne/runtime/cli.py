@@ -15,7 +15,7 @@ from typing import Any, NoReturn
 from .activity import ActivityLog
 from .config_check import ConfigError, NodeParams, explain_build_error
 from .context import RunContext
-from .flags import parse_args
+from .flags import pack_flag_modules, parse_args
 from .metrics import Metrics
 from .node import UsageError
 from .progress import Progress
@@ -119,12 +119,10 @@ def _make_context(args: Any, default_config: Path) -> RunContext:
         metrics = Metrics(metric_paths)
     except OSError as exc:
         raise UsageError(f"cannot open the metrics file: {exc}") from None
-    if args.tensorboard:
-        from .reporting.tensorboard import open_logger
-
-        logger = open_logger(run_dir / "tensorboard", log=lambda msg: print(f"warning: {msg}", file=sys.stderr))
-        if logger is not None:
-            metrics.add_sink(logger)
+    for module in pack_flag_modules():  # what the packs' own flags ask for at start (e.g. --tensorboard)
+        start = getattr(module, "start", None)
+        if start is not None:
+            start(args, run_dir, metrics, lambda msg: print(f"warning: {msg}", file=sys.stderr))
     progress = Progress(enabled=False if args.quiet else None)
     workflow = config.get("workflow")
     ctx = RunContext(

@@ -13,10 +13,11 @@ catalog's widgets), so a hand edit is checked against exactly the ranges the exp
 
 from __future__ import annotations
 
-import difflib
 import inspect
 import re
 from typing import Any
+
+from .suggest import did_you_mean
 
 __all__ = ["ConfigError", "NodeParams", "check_node_limits", "check_node_params", "explain_build_error"]
 
@@ -56,6 +57,41 @@ class NodeParams(dict):
 def _parameters(cls: type) -> dict[str, inspect.Parameter]:
     params = inspect.signature(cls.__init__).parameters
     return {name: p for name, p in params.items() if p.kind is inspect.Parameter.KEYWORD_ONLY}
+
+
+def check_declared_params(node: Any, params: dict[str, Any]) -> dict[str, Any]:
+    """The attribute values of a declared node class (see dnne.runtime.declare) from its config entry `params`:
+    every widget and Param checked against its declaration (unknown, missing, type, range, choices). Raises one
+    ConfigError naming node, title, every bad field, expected and got."""
+    cls = type(node)
+    fields = {**cls.WIDGETS, **cls.PARAMS}
+    problems = []
+    values: dict[str, Any] = {}
+    for key in params:
+        if key not in fields:
+            hint = did_you_mean(key, sorted(fields))
+            problems.append(
+                f"unknown field {key!r}"
+                + (f"; {hint}" if hint else "")
+                + f" (it takes: {', '.join(fields) or 'no parameters'})"
+            )
+    for name, decl in fields.items():
+        if name not in params:
+            default = getattr(decl, "default", None)
+            if getattr(decl, "optional", False) or (hasattr(decl, "required") and not decl.required):
+                values[decl.attr] = default
+            else:
+                problems.append(f"field {name!r} is missing (re-export to restore it)")
+            continue
+        value = params[name]
+        problem = decl.problem(value)
+        if problem is not None:
+            problems.append(f"field {name!r}: expected {problem}, got {value!r}")
+        else:
+            values[decl.attr] = decl.cast(value) if hasattr(decl, "cast") else value
+    if problems:
+        raise ConfigError(f"node {node.describe()}: " + "; ".join(problems))
+    return values
 
 
 def check_node_params(node: Any, params: Any) -> None:
@@ -126,7 +162,7 @@ def explain_build_error(exc: BaseException, nodes: Any, namespace: dict[str, Any
     cls = namespace.get(class_name)
     if isinstance(cls, type):
         names = sorted(_parameters(cls))
-        close = difflib.get_close_matches(key, names, n=1)
-        message += f"; did you mean {close[0]!r}?" if close else ""
+        hint = did_you_mean(key, names)
+        message += f"; {hint}" if hint else ""
         message += f" (it takes: {', '.join(names) or 'no parameters'})"
     return message

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from .flags import default_args
 from .metrics import Metrics
 from .progress import Progress
+from .stopping import StopController
 
 if TYPE_CHECKING:
     import argparse
@@ -17,6 +19,8 @@ if TYPE_CHECKING:
     from .activity import ActivityLog
     from .checkpoint import Checkpoint
     from .runner import GraphRunner
+
+T = TypeVar("T")
 
 
 class RunContext:
@@ -50,17 +54,14 @@ class RunContext:
         self.resume_state: dict[str, Any] | None = None  # checkpoint.json of the resumed checkpoint
         self.seed = seed
         self.graph_id = graph_id
-        self.stopping = False
+        self.stop_controller = StopController()  # how the run ends (stop requests, signals, step boundaries)
         self.step = 0  # advanced by step_boundary()
         self.epoch = 0
         self.started = time.monotonic()
         self._runner: GraphRunner | None = None
-        self._boundaries = 0
-        self._pending_stop: str | None = None
-        self._signal: str | None = None
-        self._checkpoint_tag: str | None = None
         self._finished = False
         self.process_exits_after_run = False  # set by run_main: the program ends when the run does
+        self._pack_state: dict[str, Any] = {}  # per-run state of runtime packs, see pack_state()
         self.metrics.on_error = self.output_failed
 
     # -- what nodes use ------------------------------------------------------------------------------------------
@@ -88,15 +89,18 @@ class RunContext:
         if self.args.verbose and not self.args.quiet:
             self.progress.log(str(message))
 
+    @property
+    def stopping(self) -> bool:
+        """True once the run is ending (a stop was requested): a long `compute` may return early."""
+        return self.stop_controller.requested
+
     def request_stop(self, reason: str = "done") -> None:
         """End the run (reason: done, max_steps, … → exit 0; 'error' → 1)."""
-        self.stopping = True
-        if self._runner is not None:
-            self._runner.request_stop(reason)
+        self.stop_controller.request(reason)
 
     def request_checkpoint(self, tag: str = "requested") -> None:
         """Take a checkpoint at the next step_boundary()."""
-        self._checkpoint_tag = str(tag)
+        self.stop_controller.request_checkpoint(tag)
 
     def step_boundary(self, step: int | None = None, epoch: int | None = None) -> None:
         """Called by the node that ends a training step, after each step.
@@ -104,27 +108,27 @@ class RunContext:
         Records the step/epoch (step defaults to previous + 1), takes a requested checkpoint, and honours a
         pending SIGINT/SIGTERM/timeout stop (after writing the final checkpoint).
         """
-        self._boundaries += 1
         self.step = self.step + 1 if step is None else int(step)
         if epoch is not None:
             self.epoch = int(epoch)
-        runner = self._runner
-        if runner is None:
-            return
-        pending = self._pending_stop
-        if pending is not None:
-            self._checkpoint_tag = None
-            runner.save_checkpoint("final")
-            runner._final_checkpoint_taken = True
-            runner.request_stop(pending)
-            return
-        if self._checkpoint_tag is not None:
-            tag, self._checkpoint_tag = self._checkpoint_tag, None
-            runner.save_checkpoint(tag)
-            if tag == "final":  # the stop then needs no second "final" at this same step
-                runner._final_at_boundary = self._boundaries
+        self.stop_controller.step_boundary()
+
+    def pack_state(self, name: str, factory: Callable[[RunContext], T]) -> T:
+        """Per-run state of a runtime pack (e.g. "ml.loops"): made by `factory(ctx)` on first use, then reused.
+
+        The state lives on this context and dies with the run, so packs need no module-level dict keyed by id(ctx).
+        """
+        try:
+            return self._pack_state[name]
+        except KeyError:
+            state = self._pack_state[name] = factory(self)
+            return state
 
     # -- run bookkeeping -----------------------------------------------------------------------------------------
+    def bind_runner(self, runner: GraphRunner) -> None:
+        """The runner of this context's run (where output failures are reported)."""
+        self._runner = runner
+
     def load_resume(self) -> Checkpoint:
         """Read the checkpoint to resume from (before any node's setup); sets `resume_state`."""
         from .checkpoint import load_checkpoint

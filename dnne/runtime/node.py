@@ -17,20 +17,13 @@ of outputs to send; a missing key or a None value is not sent (returning None se
 
 from __future__ import annotations
 
-import enum
+import inspect
 from typing import TYPE_CHECKING, Any, ClassVar
+
+from .declare import Declaration, In, Input, Out, Param, Widget
 
 if TYPE_CHECKING:
     from .context import RunContext
-
-
-class Input(str, enum.Enum):
-    """How a node consumes an input (same values as `dnne.catalog.spec.InputMode`)."""
-
-    CONSUME = "consume"
-    STICKY = "sticky"
-    TRIGGER = "trigger"
-    ANY = "any"
 
 
 class _Stop:
@@ -63,20 +56,77 @@ class QueueNode:
     PRIMED: ClassVar[tuple[str, ...]] = ()  # inputs holding one token (PRIMED_TOKEN) at start when connected
     STOP: ClassVar[Any] = STOP
 
+    SEEDS: ClassVar[tuple[str, ...]] = ()  # outputs that get one token at start (declared `Out(..., seed=True)`)
+    WIDGETS: ClassVar[dict[str, Widget]] = {}  # field name → widget declaration
+    PARAMS: ClassVar[dict[str, Param]] = {}  # field name → exporter-made parameter declaration
+    DECLARED: ClassVar[bool] = False  # ports/widgets come from declarations (dnne.runtime.declare), not INPUTS
+
     node_id: str
     title: str
     ctx: RunContext
 
-    def __init__(self, node_id: str, title: str = ""):
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        found: dict[str, Declaration] = {}
+        for klass in reversed(cls.__mro__):
+            for attr, value in vars(klass).items():
+                if isinstance(value, Declaration):
+                    found[attr] = value
+        if not found:
+            return  # a class that sets INPUTS/OUTPUTS itself (hand-written runners, tests)
+        decls = list(found.values())
+        ins = [d for d in decls if isinstance(d, In)]
+        outs = [d for d in decls if isinstance(d, Out)]
+        cls.DECLARED = True
+        cls.INPUTS = {d.name: d.mode for d in ins}
+        cls.OUTPUTS = tuple(d.name for d in outs)
+        cls.SEEDS = tuple(d.name for d in outs if d.seed)
+        cls.PRIMED = tuple(d.name for d in ins if d.primed)
+        cls.WIDGETS = {d.name: d for d in decls if isinstance(d, Widget)}
+        cls.PARAMS = {d.name: d for d in decls if isinstance(d, Param)}
+        problems = []
+        compute = cls.compute
+        if compute is QueueNode.compute:
+            problems.append("compute() is not defined")
+        elif not inspect.iscoroutinefunction(compute):
+            problems.append("compute must be declared `async def compute(self, ...)`")
+        else:
+            params = list(inspect.signature(compute).parameters.values())[1:]
+            names = [p.name for p in params]
+            if names != list(cls.INPUTS) or any(p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD) for p in params):
+                problems.append(f"compute() parameters {names} differ from the inputs {list(cls.INPUTS)} (in order)")
+        seen_optional = False
+        for d in decls:
+            if isinstance(d, (In, Widget)):
+                if not d.optional and seen_optional:
+                    problems.append(f"required input {d.name!r} comes after an optional one (INPUT_TYPES order)")
+                seen_optional |= d.optional
+            if not d.name.isidentifier():
+                problems.append(f"name {d.name!r} is not an identifier")
+        if problems:
+            raise TypeError(f"node class {cls.__name__}: " + "; ".join(problems))
+
+    def __init__(self, node_id: str, title: str = "", **params: Any):
         self.node_id = str(node_id)
         self.title = title or type(self).__name__
+        if not type(self).DECLARED:
+            if params:
+                raise TypeError(
+                    f"{type(self).__name__}.__init__() got an unexpected keyword argument '{next(iter(params))}'"
+                )
+            return
+        from .config_check import check_declared_params
+
+        for attr, value in check_declared_params(self, params).items():
+            setattr(self, attr, value)
 
     async def setup(self) -> None:
         """Called once before any firing (allocate resources). `self.ctx` is set."""
 
     def initial_outputs(self) -> dict[str, Any] | None:
-        """Values emitted once at start, after every node's setup (seeds a loop, e.g. TrainingStep 'ready')."""
-        return None
+        """Values emitted once at start, after every node's setup (seeds a loop, e.g. TrainingStep 'ready'); by
+        default one token on every declared seed output."""
+        return {name: PRIMED_TOKEN for name in self.SEEDS} or None
 
     async def compute(self, **inputs: Any) -> dict[str, Any] | None:
         """One firing. Returns {output name: value}; QueueNode.STOP ends a REPEAT source."""

@@ -5,55 +5,52 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from .runner import GraphRunner
+    from .snapshot import RunSnapshot
 
 
-def node_stats(runner: GraphRunner) -> list[dict[str, Any]]:
-    rows = []
-    for node_id, rt in runner._rt.items():
-        n = rt.firings
-        rows.append(
-            {
-                "node_id": node_id,
-                "class": type(rt.node).__name__,
-                "title": rt.node.title,
-                "firings": n,
-                "mean_ms": round(rt.total_ns / n / 1e6, 4) if n else 0.0,
-                "max_ms": round(rt.max_ns / 1e6, 4),
-                "state": rt.state_name,
-            }
-        )
-    return rows
-
-
-def queue_stats(runner: GraphRunner) -> list[dict[str, Any]]:
+def node_stats(snap: RunSnapshot) -> list[dict[str, Any]]:
     return [
         {
-            "edge": ch.label(),
-            "mode": ch.mode,
-            "policy": "latest" if ch.latest else "block",
-            "maxsize": ch.maxsize,
-            "sent": ch.sent,
-            "high_water": 1 if ch.sticky and ch.has_value else ch.high,
-            "drops": ch.drops,
+            "node_id": node.node_id,
+            "class": node.node_class,
+            "title": node.title,
+            "firings": node.firings,
+            "mean_ms": node.mean_ms,
+            "max_ms": round(node.max_ns / 1e6, 4),
+            "state": node.state_name,
         }
-        for ch in runner.channels
+        for node in snap.nodes
     ]
 
 
-def stats_record(runner: GraphRunner) -> dict[str, Any]:
-    return {"event": "stats", "nodes": node_stats(runner), "queues": queue_stats(runner)}
+def queue_stats(snap: RunSnapshot) -> list[dict[str, Any]]:
+    return [
+        {
+            "edge": ch.label,
+            "mode": ch.mode,
+            "policy": ch.policy,
+            "maxsize": ch.maxsize,
+            "sent": ch.sent,
+            "high_water": ch.high_water,
+            "drops": ch.drops,
+        }
+        for ch in snap.channels
+    ]
+
+
+def stats_record(snap: RunSnapshot) -> dict[str, Any]:
+    return {"event": "stats", "nodes": node_stats(snap), "queues": queue_stats(snap)}
 
 
 SHORT_NODES = 5  # nodes shown in the default (short) table: those that took the most compute time
 
 
-def format_stats(runner: GraphRunner, reason: str, *, full: bool = True) -> str:
+def format_stats(snap: RunSnapshot, reason: str, *, full: bool = True) -> str:
     """A plain-text table: node firings and compute times, then queues with high-water marks and drops. Short
     (`full=False`): the nodes that took the most time and the queues that dropped tokens, and how to see it all."""
-    nodes = node_stats(runner)
+    nodes = node_stats(snap)
     lines = [f"run ended: {reason}"]
-    queues = queue_stats(runner)
+    queues = queue_stats(snap)
     if not full:
         hidden = max(0, len(nodes) - SHORT_NODES) + sum(1 for q in queues if not q["drops"])
         nodes = sorted(nodes, key=lambda r: -r["mean_ms"] * r["firings"])[:SHORT_NODES]

@@ -8,71 +8,57 @@ it prints every thread's stack and exits the process with code 3.
 from __future__ import annotations
 
 import faulthandler
-import io
 import os
 import sys
 import threading
 from time import perf_counter_ns
 from typing import TYPE_CHECKING
 
+from .snapshot import BLOCKED, COMPUTING, DONE, SLEEPING, WAITING
+
 if TYPE_CHECKING:
+    from collections.abc import Iterable
+
     from .runner import GraphRunner
+    from .snapshot import NodeSnapshot
 
 HARD_EXIT_AFTER_S = 5.0
 
 
-def describe_states(runner: GraphRunner, now_ns: int) -> str:
+def describe_states(nodes: Iterable[NodeSnapshot], now_ns: int) -> str:
     """One line per node: what it is doing and for how long."""
-    from .channels import Channel
-    from .engine import BLOCKED, COMPUTING, DONE, SLEEPING, WAITING
-
     lines = []
-    for rt in runner._rt.values():
-        node = rt.node
-        label = f"  node {node.describe()}"
-        if rt.state == WAITING:
-            ch = rt.wait_on
-            if isinstance(ch, Channel):
+    for snap in nodes:
+        label = f"  node {snap.description}"
+        if snap.state == WAITING:
+            ch = snap.waiting_on
+            if ch is not None:
                 what = "a value" if ch.sticky else "an item"
-                text = f"waiting on input {ch.input!r} for {what} from node {ch.src.node_id}.{ch.output}"
+                text = f"waiting on input {ch.input!r} for {what} from node {ch.src}.{ch.output}"
             else:
-                text = "waiting on its ANY inputs " + ", ".join(repr(n) for n, _c in rt.anys)
-            if rt.partial:
+                text = "waiting on its ANY inputs " + ", ".join(repr(n) for n in snap.waits_on_any)
+            if snap.partial:
                 text += " (it already took its other inputs for this firing)"
-            held = [f"{n!r} holds {len(c.items)}" for n, c in rt.events if c.items]
+            held = [f"{name!r} holds {count}" for name, count in snap.held]
             if held:
                 text += "; " + ", ".join(held)
-            text += f" for {(now_ns - rt.since_ns) / 1e9:.1f}s"
-        elif rt.state == BLOCKED:
-            ch = rt.wait_on
+            text += f" for {(now_ns - snap.since_ns) / 1e9:.1f}s"
+        elif snap.state == BLOCKED:
+            ch = snap.waiting_on
             text = (
-                f"blocked sending {ch.output!r} to node {ch.dst.node_id} input {ch.input!r} "
-                f"(queue full {len(ch.items)}/{ch.maxsize}) for {(now_ns - rt.since_ns) / 1e9:.1f}s"
+                f"blocked sending {ch.output!r} to node {ch.dst} input {ch.input!r} "
+                f"(queue full {ch.size}/{ch.maxsize}) for {(now_ns - snap.since_ns) / 1e9:.1f}s"
             )
-        elif rt.state == COMPUTING:
-            text = f"computing firing {rt.firings + 1} for {(now_ns - rt.t0) / 1e9:.1f}s"
-        elif rt.state == DONE:
-            text = f"finished after {rt.firings} firings"
-        elif rt.state == SLEEPING:
+        elif snap.state == COMPUTING:
+            text = f"computing firing {snap.firings + 1} for {(now_ns - snap.started_ns) / 1e9:.1f}s"
+        elif snap.state == DONE:
+            text = f"finished after {snap.firings} firings"
+        elif snap.state == SLEEPING:
             text = "sleeping until its next tick"
         else:
-            text = rt.state_name
+            text = snap.state_name
         lines.append(f"{label}: {text}")
     return "\n".join(lines)
-
-
-def dump_task_stacks(runner: GraphRunner, limit: int | None = 8) -> str:
-    """The stack of every node task still running (limit=0: none)."""
-    if limit == 0:
-        return ""
-    out = io.StringIO()
-    for rt in runner._rt.values():
-        task = rt.task
-        if task is None or task.done():
-            continue
-        out.write(f"\n--- task of node {rt.node.describe()} ---\n")
-        task.print_stack(limit=limit, file=out)
-    return out.getvalue()
 
 
 class Watchdog:
@@ -93,7 +79,7 @@ class Watchdog:
 
     def _watch(self) -> None:
         runner = self.runner
-        loop = runner._loop
+        loop = runner.loop
         while not self._stopped.wait(self.interval):
             idle = perf_counter_ns() - runner.last_progress_ns
             if idle < self.timeout_ns:
@@ -107,7 +93,7 @@ class Watchdog:
             # The loop is stuck inside one node's code, so reading the per-node states from here is safe.
             sys.stderr.write(
                 f"stall: the event loop is not responding for {HARD_EXIT_AFTER_S:.0f}s\n"
-                + describe_states(runner, perf_counter_ns())
+                + describe_states(runner.snapshot().nodes, perf_counter_ns())
                 + "\nstacks:\n"
             )
             faulthandler.dump_traceback(file=sys.stderr, all_threads=True)
@@ -117,10 +103,10 @@ class Watchdog:
 
     def _report(self, idle_ns: int) -> None:
         runner = self.runner
-        if self._stopped.is_set() or runner._stop is None or runner._stop.done():
+        if self._stopped.is_set() or runner.stop.done:
             return
         now = perf_counter_ns()
         if now - runner.last_progress_ns < self.timeout_ns:
             return
         head = f"stall: no node finished a firing for {idle_ns / 1e9:.1f}s (--stall-timeout {self.timeout_ns / 1e9:g}s)"
-        runner.stall(head + "\n" + describe_states(runner, now) + dump_task_stacks(runner))
+        runner.stop.stall(head + "\n" + describe_states(runner.snapshot().nodes, now) + runner.task_stacks())

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from dnne.diagnostic_codes import comfy_error_type
+from dnne.diagnostic_codes import comfy_error_type, docs_anchor
 from dnne.errors import Diagnostic
 
 # An error answer lists at most this many diagnostics (and says how many more there were): a small hostile request
@@ -28,7 +28,7 @@ def _details(diag: Diagnostic) -> str:
 
 
 def _entry(diag: Diagnostic) -> dict[str, Any]:
-    extra: dict[str, Any] = {"dnne_code": diag.code}
+    extra: dict[str, Any] = {"dnne_code": diag.code, "docs": docs_anchor(diag.code)}
     if diag.field:
         extra["input_name"] = diag.field
     return {

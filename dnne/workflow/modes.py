@@ -9,10 +9,10 @@ input.
 
 from __future__ import annotations
 
-import difflib
 from typing import Any
 
 from dnne.errors import node_id_key, node_label
+from dnne.runtime.suggest import did_you_mean
 from dnne.workflow.raw import Conn, RawNode, Source, canonical_type, listing, short
 from dnne.workflow.ui_graph import Level
 
@@ -170,8 +170,8 @@ class _Resolver:
             self.reported.add(getter.id)
             scope = _scope(getter.id)
             names = sorted(n for s, n in self.setters if s == scope)
-            close = difflib.get_close_matches(name, names, n=1) if name is not None else []
-            hint = f"did you mean {close[0]!r}? " if close else ""
+            close = did_you_mean(name, names) if name is not None else ""
+            hint = f"{close} " if close else ""
             self.out.add(
                 "E_WORMHOLE",
                 "this GetNode has no name" if name is None else f"no SetNode is named {name!r}",

@@ -5,16 +5,16 @@ Every problem is collected; titles and types are data and are never interpreted.
 
 from __future__ import annotations
 
-import difflib
 from typing import Any
 
 from dnne.catalog.registry import Catalog
 from dnne.catalog.spec import NodeType, OutputSpec, types_compatible
 from dnne.errors import Diagnostic, node_id_key, node_label
+from dnne.runtime.suggest import did_you_mean
 from dnne.workflow.model import Edge, Graph, GraphNode
 from dnne.workflow.raw import LEGACY_TYPE_NAMES, Conn, RawNode, canonical_type, short
 from dnne.workflow.ui_graph import Level
-from dnne.workflow.widgets import WidgetMapper, check_value, did_you_mean
+from dnne.workflow.widgets import WidgetMapper, check_value
 
 CONSTANT_TYPES = frozenset({"FloatConstant", "IntConstant", "StringConstant"})
 LEGACY_SOCKET_TYPES = frozenset({"CONTEXT"})
@@ -103,7 +103,7 @@ class _Validator:
             key = self.catalog.canonical(node.type)
             spec = self.catalog.get(key) if key else None
             if spec is None:
-                close = difflib.get_close_matches(node.type, known, n=3, cutoff=0.6)
+                close = did_you_mean(node.type, known, n=3)
                 self.add(
                     "E_UNKNOWN_TYPE",
                     f"unknown node type {short(node.type)}",
@@ -111,9 +111,7 @@ class _Validator:
                     user_id=node.user_id,
                     node_type=node.type,
                     title=node.title or None,
-                    hint=("did you mean " + " or ".join(repr(c) for c in close) + "?")
-                    if close
-                    else "install the node pack that provides it (dnne nodes lists the known types)",
+                    hint=close or "install the node pack that provides it (dnne nodes lists the known types)",
                 )
                 continue
             if key != node.type:
@@ -153,7 +151,7 @@ class _Validator:
                     field=src.name,
                     expected=", ".join(o.name for o in spec.outputs) or "no outputs",
                     got=src.name,
-                    hint=did_you_mean(src.name, [o.name for o in spec.outputs]),
+                    hint=did_you_mean(src.name, [o.name for o in spec.outputs], n=3) or None,
                 )
                 return None, False
         if src.slot is not None and src.slot < len(spec.outputs):
@@ -192,7 +190,7 @@ class _Validator:
                     field=conn.dst_input,
                     expected=", ".join(i.name for i in spec.inputs) or "no inputs",
                     got=conn.dst_input,
-                    hint=did_you_mean(conn.dst_input, [i.name for i in spec.inputs]),
+                    hint=did_you_mean(conn.dst_input, [i.name for i in spec.inputs], n=3) or None,
                 )
                 continue
             if target.name != conn.dst_input:

@@ -7,20 +7,15 @@ API-format literals are read by input name.
 
 from __future__ import annotations
 
-import difflib
 from typing import Any
 
 from dnne.catalog.spec import InputSpec, NodeType, check_widget_value
 from dnne.errors import Diagnostic
+from dnne.runtime.suggest import did_you_mean
 from dnne.workflow.raw import RawNode, short
 
 CONTROL_VALUES = frozenset({"fixed", "increment", "decrement", "randomize"})
 COMPANION_NAMES = frozenset({"control_after_generate", "control_filter_list", "upload"})
-
-
-def did_you_mean(name: str, choices: list[str]) -> str | None:
-    close = difflib.get_close_matches(name, choices, n=3, cutoff=0.6)
-    return ("did you mean " + " or ".join(repr(c) for c in close) + "?") if close else None
 
 
 class WidgetMapper:
@@ -127,7 +122,7 @@ class WidgetMapper:
                     field=key,
                     expected=", ".join(names) or "no widgets",
                     got=key,
-                    hint=did_you_mean(key, names),
+                    hint=did_you_mean(key, names, n=3) or None,
                 )
                 continue
             if api and _is_link(value):

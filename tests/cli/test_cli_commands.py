@@ -117,7 +117,8 @@ def test_validate(cli, tmp_path):
     assert entry["ok"] is False and entry["error"]["type"] == "prompt_outputs_failed_validation"
     errors = entry["node_errors"]["1"]["errors"]
     assert entry["node_errors"]["1"]["class_type"] == "TestCounter"
-    assert errors[0]["type"] == "invalid_input_type" and errors[0]["extra_info"]["code"] == "E_WIDGET_TYPE"
+    assert errors[0]["type"] == "exception_during_inner_validation"  # as the editor server sends it
+    assert errors[0]["extra_info"]["code"] == "E_WIDGET_TYPE"
     assert errors[0]["extra_info"]["input_name"] == "count"
     result = cli("validate", _write(tmp_path, _no_sink()), "--json")
     assert result.exit_code == 1 and json.loads(result.stdout)[0]["error"]["type"] == "prompt_no_outputs"

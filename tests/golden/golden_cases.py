@@ -61,3 +61,13 @@ def runtime_of(case: str) -> dict[str, bytes]:
 
     result = build_workflow(GOLDEN_DIR / case / "workflow.json", catalog=catalog_for(case), name=case)
     return {path: data for path, data in result.contents.items() if path.startswith("dnne_runtime/")}
+
+
+def build_workflow_files(case: str) -> dict[str, bytes]:
+    """The whole export tree of a case (vendored runtime included), in memory."""
+    from dnne.codegen.export import build_workflow
+
+    result = build_workflow(
+        GOLDEN_DIR / case / "workflow.json", catalog=catalog_for(case), name=case, command=command_for(case)
+    )
+    return dict(result.contents)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+import torch
 
 from dnne.runtime.context import RunContext
 from dnne.runtime.flags import parse_args
@@ -11,14 +12,7 @@ from dnne.runtime.node import QueueNode
 
 
 def _setup(ctx: RunContext) -> None:
-    net = NetworkModel(
-        QueueNode("4", "net"),
-        [{"type": "linear", "out_features": 3}],
-        checkpoint_enabled=True,
-        trigger_type="epoch",
-        trigger_value="1",
-        load_on_start=False,
-    )
+    net = NetworkModel(QueueNode("4", "net"), lambda: torch.nn.Linear(2, 3), [2], load_on_start=False)
     net.setup(ctx)
 
 

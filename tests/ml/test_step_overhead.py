@@ -38,18 +38,18 @@ def test_batch_accuracy_of_an_empty_batch_is_nan():
 def test_network_trains_in_train_mode_after_an_evaluation_switched_it_to_eval():
     ctx = RunContext()
     node = QueueNode("4", "net")
-    net = NetworkModel(
-        node,
-        [
-            {"type": "linear", "out_features": 8},
-            {"type": "dropout", "rate": 0.5},
-            {"type": "linear", "out_features": 3},
-        ],
-        checkpoint_enabled=False,
-        trigger_type="epoch",
-        trigger_value="1",
-        load_on_start=False,
-    )
+
+    class Architecture(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.linear1 = nn.Linear(5, 8)
+            self.dropout1 = nn.Dropout(0.5)
+            self.linear2 = nn.Linear(8, 3)
+
+        def forward(self, x):
+            return self.linear2(self.dropout1(self.linear1(x)))
+
+    net = NetworkModel(node, Architecture, [5], load_on_start=False)
     net.setup(ctx)
     x = torch.randn(16, 5)
     net.forward(x)

@@ -15,7 +15,7 @@ SCHEMA = {"batches_per_epoch": 4}
 def _setup(schedule: str):
     torch.manual_seed(0)
     model = torch.nn.Linear(3, 2)
-    handle = make_optimizer("adam", model, learning_rate=0.01)
+    handle = make_optimizer("Adam", model, lr=0.01)
     sched = LRSchedule(schedule, epochs=3, step_size=1, gamma=0.5, max_lr=0.05)
     sched.attach(handle, SCHEMA, None)
     return model, handle, sched
@@ -62,12 +62,14 @@ def test_the_catalog_offers_exactly_the_runtime_schedules():
 def test_schedule_needs_the_batches_per_epoch():
     model = torch.nn.Linear(3, 2)
     with pytest.raises(ValueError, match="BatchSampler.schema"):
-        LRSchedule("cosine", epochs=2, step_size=1, gamma=0.1, max_lr=0).attach(make_optimizer("sgd", model), {}, None)
+        LRSchedule("cosine", epochs=2, step_size=1, gamma=0.1, max_lr=0).attach(
+            make_optimizer("SGD", model, lr=0.1), {}, None
+        )
 
 
 def test_pack_round_trips_optimizer_state_with_integer_keys_and_tuples():
     model = torch.nn.Linear(3, 2)
-    handle = make_optimizer("adamw", model)
+    handle = make_optimizer("AdamW", model)
     _train(model, handle, 2)
     meta, tensors = pack(handle.optimizer.state_dict(), "opt")
     restored = unpack(meta, tensors)

@@ -9,10 +9,10 @@ import threading
 
 import pytest
 import torch
+from torch import nn
 
 from dnne.runtime import GraphRunner, Input, QueueNode
 from dnne.runtime.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
-from dnne.runtime.ml.layers import build_sequential
 from dnne.runtime.ml.network import NetworkModel
 from dnne.runtime.ml.optim import make_optimizer, optimizer_state
 
@@ -127,20 +127,32 @@ def test_garbage_checkpoint_json_names_the_file(tmp_path, capsys):
 
 
 # -- shapes: the Network and optimizer build lazily (first batch), so a resume checks their saved state up front -----
-LAYERS = [{"type": "linear", "out_features": 3}, {"type": "activation", "activation": "relu"}]
+def architecture(*sizes):
+    """An nn.Module class like the one the export writes: Linear layers of these sizes, ReLU between them."""
+
+    class Architecture(nn.Module):
+        def __init__(self):
+            super().__init__()
+            for i, (a, b) in enumerate(zip(sizes, sizes[1:], strict=False), start=1):
+                setattr(self, f"linear{i}", nn.Linear(a, b))
+
+        def forward(self, x):
+            for i in range(1, len(sizes)):
+                x = torch.relu(getattr(self, f"linear{i}")(x))
+            return x
+
+    return Architecture
 
 
 class Net(QueueNode):
-    """What the Network node template does with NetworkModel (built at the first batch, state delegated)."""
+    """What the Network node class does with NetworkModel (built at the first batch, state delegated)."""
 
     INPUTS = {"input": Input.CONSUME}
     OUTPUTS = ("output", "model")
 
-    def __init__(self, node_id, layers=LAYERS):
+    def __init__(self, node_id, sizes=(4, 3)):
         super().__init__(node_id, "net")
-        self.net = NetworkModel(
-            self, layers, checkpoint_enabled=False, trigger_type="epoch", trigger_value="50", load_on_start=False
-        )
+        self.net = NetworkModel(self, architecture(*sizes), [sizes[0]], load_on_start=False)
 
     async def setup(self):
         self.net.setup(self.ctx)
@@ -176,13 +188,14 @@ class Opt(QueueNode):
         self.pending = (tensors, meta)
 
 
-def _trained_state(in_features, layers=LAYERS):
+def _trained_state(*sizes):
     """(network tensors, network meta), (optimizer tensors, optimizer meta) after one real Adam step."""
-    model = build_sequential(layers, (in_features,))
-    handle = make_optimizer("adam", model, learning_rate=0.01)
-    model(torch.randn(5, in_features)).sum().backward()
+    model = architecture(*sizes)()
+    handle = make_optimizer("Adam", model, lr=0.01)
+    model(torch.randn(5, sizes[0])).sum().backward()
     handle.step()
-    net = ({f"w.{k}": v for k, v in model.state_dict().items()}, {"input_shape": [in_features], "layers": layers})
+    shapes = [list(p.shape) for p in model.parameters()]
+    net = ({f"w.{k}": v for k, v in model.state_dict().items()}, {"input_shape": [sizes[0]], "param_shapes": shapes})
     return net, optimizer_state(handle)
 
 
@@ -205,24 +218,24 @@ def _resume_net_and_opt(tmp_path, capsys):
 
 
 def test_a_consistent_network_and_optimizer_checkpoint_resumes(tmp_path, capsys):
-    _save_net_and_opt(tmp_path, *_trained_state(4))
+    _save_net_and_opt(tmp_path, *_trained_state(4, 3))
     code, err, net = _resume_net_and_opt(tmp_path, capsys)
     assert code == 0, err
     assert net.net._pending is not None and "Traceback" not in err
 
 
 def test_network_weights_for_another_input_shape_are_refused_before_training(tmp_path, capsys):
-    (tensors, meta), opt = _trained_state(4)
-    _save_net_and_opt(tmp_path, (tensors, {**meta, "input_shape": [6]}), opt)
-    code, err, net = _resume_net_and_opt(tmp_path, capsys)
+    net, opt = _trained_state(6, 3)  # saved by a network for 6 input features; this one takes 4
+    _save_net_and_opt(tmp_path, net, opt)
+    code, err, _ = _resume_net_and_opt(tmp_path, capsys)
     assert code == 2, err
-    assert "node 1 (Net 'net')" in err and "'w.0.weight' has shape [3, 4]" in err and "needs [3, 6]" in err, err
+    assert "node 1 (Net 'net')" in err and "'w.linear1.weight' has shape [3, 6]" in err and "needs [3, 4]" in err, err
     assert "Traceback" not in err
 
 
 def test_a_network_checkpoint_without_weights_is_refused_not_trained_from_fresh_weights(tmp_path, capsys):
     """Before: the Network's load found no `w.` tensors, kept its fresh weights and the run "resumed"."""
-    (tensors, meta), opt = _trained_state(4)
+    (tensors, meta), opt = _trained_state(4, 3)
     rng_only = {k: v for k, v in tensors.items() if not k.startswith("w.")} or {"rng.cpu": torch.get_rng_state()}
     _save_net_and_opt(tmp_path, (rng_only, meta), opt)
     code, err, _ = _resume_net_and_opt(tmp_path, capsys)
@@ -230,7 +243,7 @@ def test_a_network_checkpoint_without_weights_is_refused_not_trained_from_fresh_
 
 
 def test_tampered_optimizer_moments_are_refused_at_resume_not_at_the_first_step(tmp_path, capsys):
-    net, (tensors, meta) = _trained_state(4)
+    net, (tensors, meta) = _trained_state(4, 3)
     tensors = dict(tensors)
     key = next(k for k in tensors if k.endswith(".exp_avg"))
     tensors[key] = torch.zeros(7)
@@ -241,10 +254,9 @@ def test_tampered_optimizer_moments_are_refused_at_resume_not_at_the_first_step(
 
 
 def test_optimizer_state_of_another_network_is_refused(tmp_path, capsys):
-    """The optimizer state is self-consistent but for a 3-layer network; the network it trains has 1 layer."""
-    net, _ = _trained_state(4)
-    bigger = [*LAYERS, {"type": "linear", "out_features": 2}]
-    _, opt = _trained_state(4, bigger)
+    """The optimizer state is self-consistent but for a 2-layer network; the network it trains has 1 layer."""
+    net, _ = _trained_state(4, 3)
+    _, opt = _trained_state(4, 3, 2)
     _save_net_and_opt(tmp_path, net, opt)
     code, err, _ = _resume_net_and_opt(tmp_path, capsys)
     assert code == 2 and "node 2 (Opt 'adam')" in err and "for 4 parameter tensors" in err and "has 2" in err, err

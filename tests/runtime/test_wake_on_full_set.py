@@ -77,14 +77,15 @@ class Join(QueueNode):
 
 def _count_wakes(runner: GraphRunner, node_id: str) -> list[int]:
     wakes = [0]
-    wake = runner._wake
+    scheduler = runner.scheduler
+    wake = scheduler.wake  # every wake-up of a waiting node goes through Scheduler.wake
 
-    def counting(rt, state):
-        if rt.node.node_id == node_id:
+    def counting(task, state):
+        if task.node.node_id == node_id:
             wakes[0] += 1
-        wake(rt, state)
+        wake(task, state)
 
-    runner._wake = counting
+    scheduler.wake = counting
     return wakes
 
 

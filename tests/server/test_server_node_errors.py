@@ -1,9 +1,11 @@
 import re
 from pathlib import Path
 
+import pytest
+
 from dnne.diagnostic_codes import CODES, CYCLE, INPUT, NODE, REQUEST, WARNING, comfy_error_type
 from dnne.errors import Diagnostic
-from dnne.server.node_errors import error_body
+from dnne.server.node_errors import error_body, to_node_errors
 
 DNNE = Path(__file__).resolve().parents[2] / "dnne"
 NOT_CODES = {"W_OK", "E_CODE"}  # os.W_OK; a placeholder in a docstring
@@ -38,7 +40,11 @@ def test_errors_are_grouped_by_node_in_comfyui_shape():
     assert get_batch["class_type"] == "GetBatch" and get_batch["dependent_outputs"] == []
     first = get_batch["errors"][0]
     assert set(first) == {"type", "message", "details", "extra_info"}
-    assert first["extra_info"] == {"input_name": "batch_size", "dnne_code": "E_WIDGET_RANGE"}
+    assert first["extra_info"] == {
+        "input_name": "batch_size",
+        "dnne_code": "E_WIDGET_RANGE",
+        "docs": "docs/bad-inputs.md#bad-workflow-inputs-what-dnne-reports",
+    }
     assert first["details"] == "E_WIDGET_RANGE: batch_size is too small; expected a value ≥ 1, got 0"
     assert first["type"] == INPUT  # the frontend shows `details` verbatim for this type, on the input
     unknown = body["node_errors"]["3"]["errors"][0]
@@ -78,3 +84,19 @@ def test_every_code_used_in_dnne_is_in_the_table():
         assert (entry.comfy_type == WARNING) == code.startswith("W_"), code
         doc, _, anchor = entry.docs.partition("#")
         assert (DNNE.parent / doc).is_file() and anchor, (code, entry.docs)
+
+
+@pytest.mark.parametrize("with_field", [True, False])
+def test_cli_json_and_server_node_errors_agree_for_every_code(with_field):
+    """One registry: `dnne validate --json` (codegen.validate.node_errors_report) and the editor server's
+    node_errors give every code the same ComfyUI error type and docs anchor."""
+    from dnne.codegen.validate import node_errors_report
+
+    for code in sorted(c for c in CODES if c.startswith("E_")):
+        diag = Diagnostic(code, "a problem", node_id="3", node_type="T", field="x" if with_field else None)
+        cli = node_errors_report([diag])["node_errors"]["3"]["errors"][0]
+        _error, server = to_node_errors([diag])
+        served = server["3"]["errors"][0]
+        assert cli["type"] == served["type"], code
+        assert cli["extra_info"]["docs"] == served["extra_info"]["docs"] == CODES[code].docs, code
+        assert cli["extra_info"]["code"] == served["extra_info"]["dnne_code"] == code

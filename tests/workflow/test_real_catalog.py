@@ -13,7 +13,6 @@ from tests.fuzz.strategies import Drawn, Mutated, mutated_workflows, valid_workf
 from tests.workflow.real_catalog import real_catalog
 
 CATALOG = real_catalog()
-pytestmark = pytest.mark.skipif(CATALOG is None, reason="the real node packs do not import")
 CARTPOLE = Path(__file__).resolve().parents[3] / "shared" / "workflows" / "original-dnne" / "Cartpole_PPO.json"
 
 
@@ -29,21 +28,20 @@ def test_original_cartpole_loads_and_its_loops_can_start():
     assert analysis.order[0] == "1"
 
 
-if CATALOG is not None:
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(valid_workflows(CATALOG, max_nodes=6))
+def test_valid_workflows_of_the_real_catalog_load(drawn: Drawn) -> None:
+    result = load_workflow(drawn.doc, CATALOG)
+    assert result.graph is not None, [d.format() for d in result.diagnostics]
 
-    @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-    @given(valid_workflows(CATALOG, max_nodes=6))
-    def test_valid_workflows_of_the_real_catalog_load(drawn: Drawn) -> None:
-        result = load_workflow(drawn.doc, CATALOG)
-        assert result.graph is not None, [d.format() for d in result.diagnostics]
 
-    @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-    @given(mutated_workflows(CATALOG, max_nodes=5))
-    def test_single_defects_fail_with_their_code_on_the_real_catalog(mutated: Mutated) -> None:
-        result = load_workflow(mutated.data, CATALOG)
-        errors = {d.code for d in result.diagnostics if d.is_error}
-        assert result.graph is None
-        assert mutated.code in errors and errors <= {mutated.code} | mutated.allowed, (mutated.description, errors)
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(mutated_workflows(CATALOG, max_nodes=5))
+def test_single_defects_fail_with_their_code_on_the_real_catalog(mutated: Mutated) -> None:
+    result = load_workflow(mutated.data, CATALOG)
+    errors = {d.code for d in result.diagnostics if d.is_error}
+    assert result.graph is None
+    assert mutated.code in errors and errors <= {mutated.code} | mutated.allowed, (mutated.description, errors)
 
 
 def test_original_batch_sampler_widgets_with_control_value_and_no_drop_last():

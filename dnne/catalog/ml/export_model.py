@@ -6,21 +6,11 @@ from __future__ import annotations
 from pathlib import Path
 
 from dnne.catalog.spec import ExportContext, InputMode, NodeExport, NodeType, combo, socket, widget
+from dnne.runtime.ml.export_model import filename_problem
 from dnne.workflow.model import GraphNode
 
 FORMATS = ("torchscript", "onnx", "both")
 WHEN = ("end", "every_epoch")
-
-
-def filename_problem(name: str) -> str | None:
-    """Why `name` cannot be the base name of the exported files (None when it can)."""
-    if not name:
-        return "filename is empty: give a base name such as 'model'"
-    if "/" in name or "\\" in name or ".." in name:
-        return f"filename {name!r} must be a base name without '/', '\\' or '..': files always go to run_dir/exported/"
-    if name.startswith(".") or any(ord(c) < 32 for c in name) or ":" in name:
-        return f"filename {name!r} must not start with '.' or contain ':' or control characters"
-    return None
 
 
 def export(node: GraphNode, ctx: ExportContext) -> NodeExport:

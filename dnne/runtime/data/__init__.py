@@ -4,7 +4,7 @@
 """
 
 from .batches import BatchIterator, random_seed
-from .datasets import Dataset, Split, load_csv, load_mnist, load_npz, make_synthetic
+from .datasets import Dataset, Split, label_column_of, load_csv, load_mnist, load_npz, make_synthetic
 from .errors import DataError, DataNotFoundError, IdxFormatError
 from .idx import read_idx, write_idx
 
@@ -15,6 +15,7 @@ __all__ = [
     "Dataset",
     "IdxFormatError",
     "Split",
+    "label_column_of",
     "load_csv",
     "load_mnist",
     "load_npz",

@@ -170,6 +170,16 @@ def _looks_numeric(cells: list[str]) -> bool:
     return True
 
 
+def label_column_of(text: str | int) -> int | str:
+    """The CSV Dataset widget's label column: an index (`-1` = last) when it reads as an integer, else a header name."""
+    if isinstance(text, int):
+        return text
+    try:
+        return int(text.strip())
+    except ValueError:
+        return text.strip()
+
+
 def load_csv(
     path: str | Path,
     *,

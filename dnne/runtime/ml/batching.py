@@ -38,9 +38,9 @@ def make_iterator(
     """A BatchIterator over the schema's split (train unless the dataset node says otherwise), on the run's device."""
     train = True if not schema else bool(schema.get("train", True))
     if train and getattr(dataset, "test", None) is not None:
-        from .loop import training_loop
+        from .loop import TrainingLoop
 
-        training_loop(ctx).offer_held_out(dataset.test)
+        ctx.pack_state("ml", TrainingLoop).offer_held_out(dataset.test)
     return BatchIterator(
         dataset.split(train),
         int(batch_size),

@@ -1,21 +1,28 @@
-"""Loss/accuracy of a classifier on a whole data split, batched, without gradients (weights and RNG untouched)."""
+"""Classification helpers: batch accuracy, input checks, and the pieces of an evaluation pass over a data split.
+
+torch is imported when first needed: the node classes that use these helpers are imported by the catalog at export
+time, which must stay light.
+"""
 
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from typing import Any
 
-import numpy as np
-import torch
-import torch.nn.functional as F
-from torch import nn
 
-_NUMPY_FLOATS = (torch.float32, torch.float64, torch.float16)
-_NUMPY_INTS = (torch.int64, torch.int32, torch.int16, torch.uint8)
+def _numpy_dtypes() -> tuple[tuple, tuple]:
+    import torch
+
+    floats = (torch.float32, torch.float64, torch.float16)
+    ints = (torch.int64, torch.int32, torch.int16, torch.uint8)
+    return floats, ints
 
 
-def batch_accuracy(predictions: torch.Tensor, labels: torch.Tensor) -> float:
+def batch_accuracy(predictions: Any, labels: Any) -> float:
     """Fraction of rows whose arg-max equals the label, rounded to float32 (the value a float32 mean would give)."""
+    import numpy as np
+
     if predictions.dim() < 2:
         raise ValueError(f"predictions must be [batch, classes], got shape {list(predictions.shape)}")
     n = predictions.shape[0]
@@ -24,15 +31,18 @@ def batch_accuracy(predictions: torch.Tensor, labels: torch.Tensor) -> float:
     # Runs every training step, so it is kept cheap: on the CPU numpy's argmax/compare/count cost about half the
     # torch calls (same first-maximum rule, NaN included); an integer count and one division rounded to float32 is
     # exactly what a float32 `.float().mean()` gives.
-    if predictions.is_cpu and labels.is_cpu and predictions.dtype in _NUMPY_FLOATS and labels.dtype in _NUMPY_INTS:
+    floats, ints = _numpy_dtypes()
+    if predictions.is_cpu and labels.is_cpu and predictions.dtype in floats and labels.dtype in ints:
         correct = int(np.count_nonzero(predictions.detach().numpy().argmax(1) == labels.numpy()))
     else:
         correct = int((predictions.detach().argmax(dim=1) == labels).sum())
     return float(np.float32(correct / n))
 
 
-def check_classification(predictions: torch.Tensor, labels: torch.Tensor) -> None:
+def check_classification(predictions: Any, labels: Any) -> None:
     """A clear error when predictions and labels cannot be a classification pair."""
+    import torch
+
     if predictions.dim() != 2:
         raise ValueError(
             f"predictions must be [batch, classes] logits, got shape {list(predictions.shape)} "
@@ -54,44 +64,43 @@ def check_classification(predictions: torch.Tensor, labels: torch.Tensor) -> Non
             )
 
 
-def evaluate(model: nn.Module, split: Any, *, batch_size: int = 1000, device: Any = None) -> dict[str, float]:
-    """{'loss', 'accuracy', 'samples'} of `model` on `split` (images [N, ...], labels [N]) with cross-entropy.
+def no_grad() -> Any:
+    """`torch.no_grad()`: no autograd graph is recorded (evaluation)."""
+    import torch
 
-    The model runs in eval mode under `torch.inference_mode()`; its previous train/eval mode is restored.
-    """
+    return torch.no_grad()
+
+
+def batches_of(split: Any, batch_size: int, device: Any = None) -> Iterator[tuple[Any, Any]]:
+    """(images, labels) of `split` in order, `batch_size` at a time, moved to `device`."""
+    size = max(1, int(batch_size))
+    for start in range(0, len(split), size):
+        x = split.images[start : start + size]
+        y = split.labels[start : start + size]
+        if device is not None:
+            x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
+        yield x, y
+
+
+def summed_cross_entropy(logits: Any, labels: Any) -> float:
+    """The cross-entropy of a batch summed over its samples (a float; computed in float32)."""
+    import torch.nn.functional as F
+
+    return F.cross_entropy(logits.float(), labels, reduction="sum").item()
+
+
+def evaluate(model: Any, split: Any, *, batch_size: int = 1000, device: Any = None) -> dict[str, float]:
+    """{'loss', 'accuracy', 'samples'} of `model` on `split` with cross-entropy: the training loop's implicit
+    evaluation (the same pass as the Evaluate node's). Eval mode, no gradients; the previous mode is restored."""
     was_training = model.training
     model.eval()
-    total_loss = 0.0
-    correct = 0
-    n = len(split)
+    total_loss, correct, n = 0.0, 0, len(split)
     try:
-        with torch.inference_mode():
-            for start in range(0, n, max(1, int(batch_size))):
-                x = split.images[start : start + batch_size]
-                y = split.labels[start : start + batch_size]
-                if device is not None:
-                    x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
+        with no_grad():
+            for x, y in batches_of(split, batch_size, device):
                 out = model(x)
-                total_loss += F.cross_entropy(out.float(), y, reduction="sum").item()
+                total_loss += summed_cross_entropy(out, y)
                 correct += int((out.argmax(dim=1) == y).sum().item())
     finally:
         model.train(was_training)
     return {"loss": total_loss / max(n, 1), "accuracy": correct / max(n, 1), "samples": n}
-
-
-class SplitEvaluator:
-    """What an Evaluate node registers with the training loop: evaluates `model` on `split` when asked."""
-
-    def __init__(self, model: nn.Module, split: Any, *, prefix: str, batch_size: int, every_n_steps: int, device: Any):
-        self.model = model
-        self.split = split
-        self.prefix = prefix
-        self.batch_size = batch_size
-        self.every_n_steps = every_n_steps
-        self.device = device
-        self.last: dict[str, float] = {}
-
-    def evaluate(self) -> dict[str, float]:
-        result = evaluate(self.model, self.split, batch_size=self.batch_size, device=self.device)
-        self.last = {f"{self.prefix}_loss": result["loss"], f"{self.prefix}_accuracy": result["accuracy"]}
-        return dict(self.last)

@@ -2,7 +2,8 @@
 
 The parity check reloads the written file, runs it on the sample and reports the largest absolute difference of the
 outputs (tolerance 1e-4). ONNX needs the `onnx` package (pip install onnx); the check runs with onnxruntime when it is
-installed, else with onnx's own reference evaluator.
+installed, else with onnx's own reference evaluator. torch is imported when first needed (the ExportModel node class
+is imported by the catalog at export time).
 """
 
 from __future__ import annotations
@@ -13,10 +14,10 @@ import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import torch
-from torch import Tensor, nn
+if TYPE_CHECKING:
+    from torch import Tensor, nn
 
 DEFAULT_TOLERANCE = 1e-4
 DEFAULT_OPSET = 17
@@ -55,7 +56,9 @@ def onnx_unavailable_reason() -> str | None:
 
 
 def _tensors(output: Any) -> list[Tensor]:
-    if isinstance(output, Tensor):
+    import torch
+
+    if isinstance(output, torch.Tensor):
         return [output]
     if isinstance(output, dict):
         return [t for key in sorted(output) for t in _tensors(output[key])]
@@ -65,6 +68,8 @@ def _tensors(output: Any) -> list[Tensor]:
 
 
 def _max_abs_diff(expected: Sequence[Tensor], got: Sequence[Any]) -> float:
+    import torch
+
     if len(expected) != len(got):
         raise ExportError(f"the exported model returns {len(got)} output(s), the module {len(expected)}")
     worst = 0.0
@@ -82,6 +87,8 @@ def _as_args(example: Tensor | tuple) -> tuple:
 
 
 def _reference_outputs(model: nn.Module, args: tuple) -> list[Tensor]:
+    import torch
+
     with torch.no_grad():
         return [t.detach() for t in _tensors(model(*args))]
 
@@ -119,6 +126,8 @@ def export_torchscript(
     strict: bool = True,
 ) -> ExportReport:
     """Write `model` as TorchScript (`method` "trace" with `example`, or "script"), reload it and compare outputs."""
+    import torch
+
     if method not in ("trace", "script"):
         raise ExportError(f"TorchScript method must be 'trace' or 'script', got {method!r}")
     path = Path(path)
@@ -138,7 +147,7 @@ def export_torchscript(
         tmp = path.with_name(path.name + ".tmp")
         compiled.save(str(tmp))
         tmp.replace(path)
-        device = args[0].device if args and isinstance(args[0], Tensor) else torch.device("cpu")
+        device = args[0].device if args and isinstance(args[0], torch.Tensor) else torch.device("cpu")
         loaded = torch.jit.load(str(path), map_location=device)
         with torch.no_grad():
             got = _tensors(loaded(*args))
@@ -171,6 +180,8 @@ def export_onnx(
     strict: bool = True,
 ) -> ExportReport:
     """Write `model` as ONNX (batch dimension dynamic by default), validate the file and compare outputs."""
+    import torch
+
     reason = onnx_unavailable_reason()
     if reason:
         raise ExportError(reason)
@@ -240,3 +251,54 @@ def export_model(
             raise ExportError(f"unknown export format {fmt!r} (known: torchscript, onnx)")
         log("exported " + reports[-1].describe())
     return reports
+
+
+def sample_batch(dataset: Any, seen: Any, model: Any, samples: int) -> tuple[Any, str | None]:
+    """(a CPU batch of `samples` inputs to trace and check the model with, where it comes from): the dataset's test
+    split (else train), else `seen` (a batch the network got), else random normal inputs of the model's input shape;
+    (None, None) when there is nothing to go by."""
+    import torch
+
+    if dataset is not None:
+        split = dataset.test if dataset.test is not None else dataset.train
+        x, origin = split.images[:samples], "dataset"
+    elif seen is not None:
+        x, origin = seen, "training batch"
+    else:
+        shape = getattr(model, "dnne_input_shape", None)  # set by the Network at its first batch
+        if shape is None:
+            return None, None
+        generator = torch.Generator().manual_seed(0)
+        x, origin = torch.randn((samples, *shape), generator=generator), "random normal"
+    x = x.detach().to("cpu").clone()  # a normal tensor, also when captured under inference_mode
+    return (x if x.is_floating_point() else x.float()), origin
+
+
+def first_input(args: tuple, samples: int) -> Any:
+    """A detached copy of the first `samples` rows of a forward call's first argument, or None."""
+    import torch
+
+    if args and isinstance(args[0], torch.Tensor):
+        return args[0][:samples].detach().clone()
+    return None
+
+
+def cpu_copy(model: Any) -> Any:
+    """A copy of the model on the CPU without hooks: portable files, the training state untouched."""
+    import copy
+
+    clone = copy.deepcopy(model).to("cpu")
+    clone._forward_pre_hooks.clear()
+    return clone
+
+
+def filename_problem(name: str) -> str | None:
+    """Why `name` cannot be the base name of the exported files (None when it can): checked at export and at run time
+    (config.json is editable)."""
+    if not name:
+        return "filename is empty: give a base name such as 'model'"
+    if "/" in name or "\\" in name or ".." in name:
+        return f"filename {name!r} must be a base name without '/', '\\' or '..': files always go to run_dir/exported/"
+    if name.startswith(".") or any(ord(c) < 32 for c in name) or ":" in name:
+        return f"filename {name!r} must not start with '.' or contain ':' or control characters"
+    return None

@@ -3,6 +3,15 @@
 The loop is lockstep (GetBatch → Network → loss → TrainingStep → `ready` → GetBatch). The node that ends a step
 (TrainingStep) awaits `TrainingLoop.end_of_step(step)`, which, in this order:
 
+The loop is per-run state of the ml pack: every node gets the same one with `ctx.pack_state("ml", TrainingLoop)`
+(created on first use, it dies with the run). Nodes register with it explicitly, in their `setup`/`compute`:
+`watch(observer)` (EpochTracker: must have seen each step before it ends), `add_evaluator(node)` (Evaluate:
+`evaluate() -> metrics`, `every_n_steps`), `add_step_listener(fn)` / `add_epoch_listener(fn)` (checkpoint triggers,
+early stopping), `add_optimizer(handle)` (its lr goes into the records), `offer_model` / `offer_held_out` (implicit
+evaluation).
+
+At the end of each step it, in this order:
+
 1. lets the step's observers (EpochTracker) catch up with this step, so their state is consistent with it;
 2. runs step listeners (time-based checkpoint triggers, every-N-steps evaluation);
 3. if an epoch ended with this step: evaluates on the held-out split (the weights after this step, before the
@@ -23,19 +32,11 @@ from collections.abc import Callable
 from typing import Any
 
 MAX_CATCH_UP_YIELDS = 200
-_LOOPS: dict[int, tuple[Any, TrainingLoop]] = {}
-
-
-def training_loop(ctx: Any) -> TrainingLoop:
-    """The run's TrainingLoop (created on first use, one per RunContext)."""
-    entry = _LOOPS.get(id(ctx))
-    if entry is None or entry[0] is not ctx:
-        entry = (ctx, TrainingLoop(ctx))
-        _LOOPS[id(ctx)] = entry
-    return entry[1]
 
 
 class TrainingLoop:
+    """The end-of-step coordination of one run's supervised training (see the module docstring)."""
+
     def __init__(self, ctx: Any):
         self.ctx = ctx
         self.observers: list[Any] = []  # objects with `seen_step` (int)
@@ -44,7 +45,7 @@ class TrainingLoop:
         self.epoch_listeners: list[Callable[[dict], None]] = []
         self.optimizers: list[Any] = []  # TrainingOptimizer handles (lr in the records)
         self.history: list[dict] = []  # epoch records written so far in this process
-        self.autocast_dtype: Any = None  # set by TrainingStep (mixed precision on CUDA)
+        self.autocast_dtype: Any = None  # set through use_mixed_precision (TrainingStep on CUDA)
         self.grad_enabled = not bool(getattr(ctx.args, "inference", False))
         self._pending_epoch: dict | None = None
         self._stop_reason: str | None = None
@@ -99,6 +100,20 @@ class TrainingLoop:
     def add_optimizer(self, handle: Any) -> None:
         if handle not in self.optimizers:
             self.optimizers.append(handle)
+
+    def use_mixed_precision(self, ctx: Any) -> Any:
+        """Autocast for the Network's forward on CUDA: bfloat16 where the GPU has it, else float16 with the gradient
+        scaler this returns (None for bfloat16, and on the CPU, where training stays float32)."""
+        if ctx.device.type != "cuda":
+            ctx.debug("mixed precision is only used on CUDA; training in float32")
+            return None
+        import torch
+
+        if torch.cuda.is_bf16_supported():
+            self.autocast_dtype = torch.bfloat16
+            return None
+        self.autocast_dtype = torch.float16
+        return torch.amp.GradScaler("cuda")
 
     # -- events -----------------------------------------------------------------------------------------------------
     def epoch_finished(self, summary: dict) -> None:

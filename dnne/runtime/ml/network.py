@@ -1,55 +1,45 @@
-"""The Network node's model: built from its layer specs at the first batch (from the real input shape), trained in
-place, checkpointed with the RNG state so that a resumed run continues bit for bit."""
+"""The Network node's model: the architecture class the export wrote (an nn.Module subclass in runner.py), built at the
+first batch, trained in place, checkpointed with the RNG state so that a resumed run continues bit for bit.
+
+torch is imported when first needed (the catalog imports the Network class at export time).
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import Any
 
-import torch
-from torch import nn
-
-from .layers import build_sequential, describe, parameter_count, sample_shape
-from .loop import training_loop
+from .loop import TrainingLoop
 from .shapes import ShapeError
 from .state import rng_state, set_rng_state
-from .triggers import CheckpointTrigger
+
+
+def sample_shape(batch: Any) -> tuple[int, ...]:
+    """Per-sample shape of a batch tensor ([N, ...] → (...)); a 1-D batch is N scalars, shape (1,)."""
+    return tuple(batch.shape[1:]) or (1,)
+
+
+def parameter_count(model: Any) -> int:
+    return sum(p.numel() for p in model.parameters())
 
 
 class NetworkModel:
-    """Holds the nn.Sequential of one Network node (None until the first batch) and its checkpoint policy."""
+    """The model of one Network node (None until the first batch): building, forward mode and checkpoint state."""
 
-    def __init__(
-        self,
-        node: Any,
-        layers: Sequence[dict],
-        *,
-        checkpoint_enabled: bool,
-        trigger_type: str,
-        trigger_value: str,
-        load_on_start: bool,
-    ):
-        if not layers:
-            raise ShapeError(
-                f"network {node.describe()} has no layers: chain Network.layers → layers → Network.to_output"
-            )
+    def __init__(self, node: Any, architecture: type, input_shape: Sequence[int], *, load_on_start: bool):
         self.node = node
-        self.layers = [dict(spec) for spec in layers]
-        self.model: nn.Module | None = None
+        self.architecture = architecture
+        self.expected_shape = tuple(int(d) for d in input_shape) or None  # None: only known at the first batch
+        self.model: Any = None
         self.input_shape: tuple[int, ...] | None = None
-        self.checkpoint_enabled = bool(checkpoint_enabled)
-        self.trigger = CheckpointTrigger(trigger_type, trigger_value) if checkpoint_enabled else None
         self.load_on_start = bool(load_on_start)
         self._pending: tuple[dict, dict] | None = None
 
     # -- lifecycle ------------------------------------------------------------------------------------------------
     def setup(self, ctx: Any) -> None:
         self.ctx = ctx
-        self.loop = training_loop(ctx)
+        self.loop = ctx.pack_state("ml", TrainingLoop)
         self.inference = bool(getattr(ctx.args, "inference", False))
-        if self.trigger is not None and not self.inference:
-            self.loop.add_epoch_listener(self._on_epoch)
-            self.loop.add_step_listener(self._on_step)
         if self.load_on_start and not ctx.resume:
             self._pending = self._weights_from_checkpoint_dir(ctx)
         elif self.inference and not ctx.resume:
@@ -73,24 +63,15 @@ class NetworkModel:
         ctx.log(f"network {self.node.node_id}: weights loaded from {folder}")
         return tensors, {k: v for k, v in meta.items() if k != "rng"}  # weights only: a fresh run keeps its RNG
 
-    def _on_epoch(self, record: dict) -> None:
-        tag = self.trigger.on_epoch(record) if self.trigger else None
-        if tag:
-            self.ctx.request_checkpoint(tag)
-
-    def _on_step(self, step: int) -> None:
-        tag = self.trigger.on_step(step) if self.trigger else None
-        if tag:
-            self.ctx.request_checkpoint(tag)
-
     # -- forward --------------------------------------------------------------------------------------------------
-    def build(self, x: torch.Tensor) -> nn.Module:
+    def build(self, x: Any) -> Any:
         shape = sample_shape(x)
-        try:
-            model = build_sequential(self.layers, shape)
-        except ShapeError as exc:
-            raise ShapeError(f"network input has shape {list(shape)} per sample, but {exc}") from None
-        self.model = model.to(self.ctx.device)
+        if self.expected_shape is not None and shape != self.expected_shape:
+            raise ShapeError(
+                f"network {self.node.describe()}: its layers were written for input {list(self.expected_shape)} per "
+                f"sample, but the batch has {list(shape)}: export the workflow again for this data"
+            )
+        self.model = self.architecture().to(self.ctx.device)
         self.input_shape = shape
         self.loop.offer_model(self.model)
         self.model.dnne_input_shape = tuple(shape)  # per-sample input shape, for nodes that trace it (ExportModel)
@@ -99,13 +80,12 @@ class NetworkModel:
             self._pending = None
             self._load(tensors, meta)
         if getattr(self.ctx.args, "verbose", False):
-            self.ctx.log(
-                f"network {self.node.node_id}: {parameter_count(self.model):,} parameters\n"
-                + describe(self.layers, shape)
-            )
+            self.ctx.log(f"network {self.node.node_id}: {parameter_count(self.model):,} parameters\n{self.model}")
         return self.model
 
-    def forward(self, x: Any) -> torch.Tensor:
+    def forward(self, x: Any) -> Any:
+        import torch
+
         if not isinstance(x, torch.Tensor):
             raise TypeError(f"network input must be a tensor, got {type(x).__name__}")
         if x.device != self.ctx.device:
@@ -139,19 +119,11 @@ class NetworkModel:
         tensors = {f"w.{k}": v.detach().contiguous() for k, v in self.model.state_dict().items()}
         for name, value in rng_state(self.ctx.device).items():
             tensors[f"rng.{name}"] = value
-        meta = {"input_shape": list(self.input_shape or ()), "layers": self.layers}
-        if self.trigger is not None:
-            meta["trigger"] = self.trigger.state()
-        return tensors, meta
+        # the trainable parameter shapes in optimizer order: a resume checks the optimizer's saved state against them
+        shapes = [list(p.shape) for p in self.model.parameters() if p.requires_grad]
+        return tensors, {"input_shape": list(self.input_shape or ()), "param_shapes": shapes}
 
     def load_state_dict(self, tensors: dict, meta: dict) -> None:
-        if self.trigger is not None and isinstance(meta.get("trigger"), dict):
-            self.trigger.load(meta["trigger"])
-        if meta.get("layers") is not None and _structure(meta["layers"]) != _structure(self.layers):
-            raise ValueError(
-                f"network {self.node.describe()}: the checkpoint was saved for different layers; "
-                "resume with the same workflow (or start a new run)"
-            )
         self._check_saved_weights(tensors, meta)
         if self.model is None:
             self._pending = (tensors, meta)  # applied when the model is built at the first batch
@@ -168,10 +140,9 @@ class NetworkModel:
                 f"network {self.node.describe()}: the checkpoint holds no weights for this network (it would "
                 "train from fresh weights); resume from a checkpoint written after the first training step"
             )
-        input_shape = meta.get("input_shape") if self.input_shape is None else list(self.input_shape)
-        if not input_shape:
-            return  # no recorded input shape: the weights are checked when the model is built
-        expected = expected_weight_shapes(self.layers, input_shape)
+        expected = expected_weight_shapes(self.architecture)
+        if expected is None:
+            return  # lazy layers (sized from the data): the weights are checked when the model is built
         for name, shape in expected.items():
             if name not in saved:
                 raise ValueError(
@@ -179,9 +150,10 @@ class NetworkModel:
                     f"(expected shape {shape}); it was saved for other layers"
                 )
             if list(saved[name].shape) != shape:
+                written_for = f" (input {list(self.expected_shape)} per sample)" if self.expected_shape else ""
                 raise ValueError(
                     f"network {self.node.describe()}: tensor 'w.{name}' has shape {list(saved[name].shape)} in the "
-                    f"checkpoint, this network needs {shape} (input {list(input_shape)} per sample)"
+                    f"checkpoint, this network needs {shape}{written_for}; it was saved for other layers"
                 )
         unexpected = sorted(set(saved) - set(expected))
         if unexpected:
@@ -205,21 +177,15 @@ class NetworkModel:
             set_rng_state(rng, self.ctx.device)  # after building: init must not shift the dropout masks
 
 
-def expected_weight_shapes(layers: Sequence[dict], input_shape: Sequence[int]) -> dict[str, list[int]]:
-    """The state_dict tensor shapes of the model `layers` build for `input_shape`, without allocating it: built on
-    the meta device (no memory, and the RNG is not advanced, so a resumed run stays exact)."""
+def expected_weight_shapes(architecture: type) -> dict[str, list[int]] | None:
+    """The state_dict tensor shapes of `architecture()` without allocating it: built on the meta device (no memory,
+    and the RNG is not advanced, so a resumed run stays exact). None when it has lazy modules (sized at run time)."""
+    import torch
+    from torch.nn.parameter import UninitializedParameter
+
     with torch.device("meta"):
-        model = build_sequential(layers, [int(d) for d in input_shape])
-    return {name: list(value.shape) for name, value in model.state_dict().items()}
-
-
-def expected_parameter_shapes(layers: Sequence[dict], input_shape: Sequence[int]) -> list[list[int]]:
-    """The shapes of the model's trainable parameters in optimizer order (`model.parameters()`)."""
-    with torch.device("meta"):
-        model = build_sequential(layers, [int(d) for d in input_shape])
-    return [list(p.shape) for p in model.parameters() if p.requires_grad]
-
-
-def _structure(layers: Sequence[dict]) -> list[dict]:
-    """What must match to load weights: the layer specs without their display names."""
-    return [{k: v for k, v in spec.items() if k != "name"} for spec in layers]
+        model = architecture()
+    state = model.state_dict()
+    if any(isinstance(value, UninitializedParameter) for value in state.values()):
+        return None
+    return {name: list(value.shape) for name, value in state.items()}

@@ -1,22 +1,21 @@
-"""Optimizers as the OPTIMIZER value that flows in a graph: the torch optimizer, its model and its LR schedules."""
+"""Optimizers as the OPTIMIZER value that flows in a graph (the torch optimizer, its model and its LR schedules), the
+LR schedules. torch is imported when first needed (the catalog imports the
+node classes at export time)."""
 
 from __future__ import annotations
 
-import math
 from typing import Any
-
-import torch
-from torch import nn
 
 from .state import pack, unpack
 
 SCHEDULES = ("step", "cosine", "one_cycle")
+TORCH_OPTIMIZERS = ("SGD", "Adam", "AdamW")
 
 
 class TrainingOptimizer:
     """A torch optimizer over a model's parameters, plus the LR schedules attached to it (stepped per step)."""
 
-    def __init__(self, optimizer: torch.optim.Optimizer, model: nn.Module, kind: str):
+    def __init__(self, optimizer: Any, model: Any, kind: str):
         self.optimizer = optimizer
         self.model = model
         self.kind = kind
@@ -26,10 +25,11 @@ class TrainingOptimizer:
     def lr(self) -> float:
         return float(self.optimizer.param_groups[0]["lr"])
 
-    def zero_grad(self) -> None:
-        self.optimizer.zero_grad(set_to_none=True)
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        self.optimizer.zero_grad(set_to_none=set_to_none)
 
     def step(self, scaler: Any = None) -> None:
+        """One optimizer step (through the gradient scaler under float16 autocast), then the attached LR schedules."""
         if scaler is not None:
             scaler.step(self.optimizer)
             scaler.update()
@@ -42,35 +42,27 @@ class TrainingOptimizer:
         return f"<TrainingOptimizer {self.kind} lr={self.lr:g}>"
 
 
-def make_optimizer(kind: str, model: nn.Module, **options: Any) -> TrainingOptimizer:
-    """kind: sgd | adam | adamw. Options are the node's widgets (learning_rate, momentum, weight_decay, …)."""
+def make_optimizer(name: str, model: Any, **options: Any) -> TrainingOptimizer:
+    """`torch.optim.<name>(trainable parameters of model, **options)`; options are torch's keyword arguments."""
+    import torch
+    from torch import nn
+
+    if name not in TORCH_OPTIMIZERS:
+        raise ValueError(f"unknown optimizer {name!r} ({', '.join(TORCH_OPTIMIZERS)})")
     if not isinstance(model, nn.Module):
         raise TypeError(f"the network input must be a model (MODEL), got {type(model).__name__}")
     params = [p for p in model.parameters() if p.requires_grad]
     if not params:
         raise ValueError("the model has no trainable parameters")
-    lr = float(options.get("learning_rate", 1e-3))
-    wd = float(options.get("weight_decay", 0.0))
-    if kind == "sgd":
-        momentum = float(options.get("momentum", 0.0))
-        nesterov = bool(options.get("nesterov", False)) and momentum > 0
-        opt: torch.optim.Optimizer = torch.optim.SGD(
-            params, lr=lr, momentum=momentum, weight_decay=wd, nesterov=nesterov
-        )
-    elif kind in ("adam", "adamw"):
-        betas = (float(options.get("beta1", 0.9)), float(options.get("beta2", 0.999)))
-        eps = float(options.get("eps", 1e-8))
-        cls = torch.optim.Adam if kind == "adam" else torch.optim.AdamW
-        opt = cls(params, lr=lr, betas=betas, eps=eps, weight_decay=wd)
-    else:
-        raise ValueError(f"unknown optimizer {kind!r} (sgd, adam, adamw)")
-    return TrainingOptimizer(opt, model, kind)
+    return TrainingOptimizer(getattr(torch.optim, name)(params, **options), model, name.lower())
 
 
-def warm_up(kind: str) -> None:
+def warm_up(name: str) -> None:
     """Build a throw-away optimizer once: torch's first optimizer construction imports torch._dynamo (seconds),
     which would otherwise be counted in the first training step."""
-    make_optimizer(kind, nn.Linear(1, 1))
+    from torch import nn
+
+    make_optimizer(name, nn.Linear(1, 1))
 
 
 def optimizer_state(handle: TrainingOptimizer | None, pending: tuple | None = None) -> tuple[dict, dict]:
@@ -97,6 +89,8 @@ def check_optimizer_state(tensors: dict, meta: dict, parameter_shapes: list[list
     """ValueError naming the tensor when a saved optimizer state cannot belong to parameters of `parameter_shapes`
     (default: the shapes recorded with the state): another network, other layer sizes, or a tampered file. Run at
     resume, so such a state is refused before training instead of failing in the first step."""
+    import torch
+
     try:
         state = unpack(meta["optimizer"], tensors)
         groups = state["param_groups"]
@@ -128,15 +122,6 @@ def check_optimizer_state(tensors: dict, meta: dict, parameter_shapes: list[list
                 )
 
 
-def finite_or_raise(loss: torch.Tensor, step: int) -> None:
-    value = loss.detach()
-    if value.numel() == 1 and not math.isfinite(float(value)):
-        raise FloatingPointError(
-            f"the loss is {float(value)} at step {step}: training diverged (lower the learning rate, "
-            "or enable gradient clipping)"
-        )
-
-
 class LRSchedule:
     """An LR schedule attached to a TrainingOptimizer, sized from the sampler's batches per epoch."""
 
@@ -152,6 +137,8 @@ class LRSchedule:
         self._pending: tuple[dict, dict] | None = None
 
     def attach(self, handle: TrainingOptimizer, schema: dict | None, epochs_override: int | None) -> TrainingOptimizer:
+        import torch
+
         per_epoch = int((schema or {}).get("batches_per_epoch") or 0)
         if per_epoch < 1:
             raise ValueError("LRScheduler needs the BatchSampler's schema (connect BatchSampler.schema → schema)")

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from typing import Any
 
-import torch
 
-
-def pack(obj: Any, prefix: str, tensors: dict[str, torch.Tensor] | None = None) -> tuple[Any, dict[str, torch.Tensor]]:
+def pack(obj: Any, prefix: str, tensors: dict[str, Any] | None = None) -> tuple[Any, dict[str, Any]]:
     """(JSON-safe structure, tensors) for `obj`; tensor keys start with `prefix`."""
+    import torch
+
     out = tensors if tensors is not None else {}
 
     def walk(value: Any, path: str) -> Any:
@@ -35,7 +35,7 @@ def pack(obj: Any, prefix: str, tensors: dict[str, torch.Tensor] | None = None) 
     return walk(obj, prefix), out
 
 
-def unpack(meta: Any, tensors: dict[str, torch.Tensor]) -> Any:
+def unpack(meta: Any, tensors: dict[str, Any]) -> Any:
     """The structure `pack` encoded, with its tensors put back."""
     if isinstance(meta, dict):
         if "__tensor__" in meta and len(meta) == 1:
@@ -57,15 +57,19 @@ def _key(k: Any) -> Any:
     return tuple(k) if isinstance(k, list) else k
 
 
-def rng_state(device: torch.device) -> dict[str, torch.Tensor]:
+def rng_state(device: Any) -> dict[str, Any]:
     """The global torch RNG state(s) that dropout uses on `device`."""
+    import torch
+
     state = {"cpu": torch.get_rng_state()}
     if device.type == "cuda" and torch.cuda.is_available():
         state["cuda"] = torch.cuda.get_rng_state(device)
     return state
 
 
-def set_rng_state(state: dict[str, torch.Tensor], device: torch.device) -> None:
+def set_rng_state(state: dict[str, Any], device: Any) -> None:
+    import torch
+
     if "cpu" in state:
         torch.set_rng_state(state["cpu"].to(torch.uint8).cpu())
     if "cuda" in state and device.type == "cuda" and torch.cuda.is_available():

@@ -1,74 +1,40 @@
-"""TrainingStep's work (backward, clipping, optimizer step) and EpochTracker's exact per-epoch accounting."""
+"""Checks and helpers of TrainingStep (its step itself is in its class) and EpochTracker's exact per-epoch accounting."""
 
 from __future__ import annotations
 
 import math
 from typing import Any
 
-import torch
-
-from .loop import Stopwatch, training_loop
+from .loop import Stopwatch, TrainingLoop
 
 
-class OptimizerStep:
-    """zero_grad → backward → optional gradient clipping → optimizer step; counts steps (checkpointed)."""
+def loss_value(loss: Any, step: int, *, training: bool) -> float:
+    """The loss of a step as a float; a scalar tensor is required, and while training it must be finite."""
+    if getattr(loss, "numel", None) is None or loss.numel() != 1 or not hasattr(loss, "backward"):
+        raise TypeError(f"loss must be a scalar tensor, got {type(loss).__name__} {getattr(loss, 'shape', '')}")
+    value = loss.item()
+    if training and not math.isfinite(value):
+        raise FloatingPointError(
+            f"the loss is {value} at step {step}: training diverged (lower the learning rate or set grad_clip)"
+        )
+    return value
 
-    def __init__(self, *, grad_clip: float = 0.0, mixed_precision: bool = False):
-        self.grad_clip = float(grad_clip)
-        self.mixed_precision = bool(mixed_precision)
-        self.steps = 0
-        self.scaler: Any = None
 
-    def setup(self, ctx: Any) -> None:
-        self.ctx = ctx
-        self.loop = training_loop(ctx)
-        self.inference = bool(getattr(ctx.args, "inference", False))
-        if self.mixed_precision and ctx.device.type == "cuda" and not self.inference:
-            if torch.cuda.is_bf16_supported():
-                self.loop.autocast_dtype = torch.bfloat16
-            else:
-                self.loop.autocast_dtype = torch.float16
-                self.scaler = torch.amp.GradScaler("cuda")
-        elif self.mixed_precision:
-            ctx.debug("mixed precision is only used on CUDA; training in float32")
+def check_step_inputs(loss: Any, optimizer: Any) -> None:
+    """Clear errors for an optimizer input that is not an optimizer, and a loss no parameter contributes to."""
+    if not hasattr(optimizer, "zero_grad") or not hasattr(optimizer, "step"):
+        raise TypeError(f"optimizer input must come from an optimizer node, got {type(optimizer).__name__}")
+    if not loss.requires_grad:
+        raise RuntimeError(
+            "the loss does not depend on any trainable parameter: is the Network between the batch and the loss?"
+        )
 
-    def step(self, loss: Any, optimizer: Any) -> dict[str, Any]:
-        if not isinstance(loss, torch.Tensor) or loss.numel() != 1:
-            raise TypeError(f"loss must be a scalar tensor, got {type(loss).__name__} {getattr(loss, 'shape', '')}")
-        self.steps += 1
-        value = loss.item()
-        if self.inference:
-            return {"step": self.steps, "loss": value}
-        if not math.isfinite(value):
-            raise FloatingPointError(
-                f"the loss is {value} at step {self.steps}: training diverged "
-                "(lower the learning rate or set grad_clip)"
-            )
-        if not hasattr(optimizer, "zero_grad") or not hasattr(optimizer, "step"):
-            raise TypeError(f"optimizer input must come from an optimizer node, got {type(optimizer).__name__}")
-        optimizer.zero_grad()
-        if not loss.requires_grad:
-            raise RuntimeError(
-                "the loss does not depend on any trainable parameter: is the Network between the batch and the loss?"
-            )
-        if self.scaler is not None:
-            self.scaler.scale(loss).backward()
-            if self.grad_clip > 0:
-                self.scaler.unscale_(optimizer.optimizer)
-        else:
-            loss.backward()
-        result = {"step": self.steps, "loss": value}
-        if self.grad_clip > 0:
-            norm = torch.nn.utils.clip_grad_norm_(optimizer.model.parameters(), self.grad_clip)
-            result["grad_norm"] = float(norm)
-        optimizer.step(self.scaler)
-        return result
 
-    def state_dict(self) -> tuple[dict, dict]:
-        return {}, {"steps": self.steps}
+def clip_grad_norm(model: Any, max_norm: float) -> float:
+    """Scale the gradients of `model` so that their total norm is at most `max_norm`; returns the norm before."""
+    import torch
 
-    def load_state_dict(self, tensors: dict, meta: dict) -> None:
-        self.steps = int(meta.get("steps", 0))
+    return float(torch.nn.utils.clip_grad_norm_(model.parameters(), max_norm))
 
 
 class EpochTracking:
@@ -100,7 +66,7 @@ class EpochTracking:
 
     def setup(self, ctx: Any) -> None:
         self.ctx = ctx
-        self.loop = training_loop(ctx)
+        self.loop = ctx.pack_state("ml", TrainingLoop)
         self.inference = bool(getattr(ctx.args, "inference", False))
         self.loop.watch(self)
         if not self.inference:
@@ -133,8 +99,8 @@ class EpochTracking:
         if not isinstance(stats, dict) or "batch_size" not in stats:
             raise TypeError("epoch_stats must be GetBatch.epoch_stats (a dict with epoch, batch, batch_size, …)")
         n = int(stats["batch_size"])
-        loss_value = loss.item() if isinstance(loss, torch.Tensor) else float(loss)
-        acc_value = accuracy.item() if isinstance(accuracy, torch.Tensor) else float(accuracy)
+        loss_value = loss.item() if hasattr(loss, "item") else float(loss)  # a tensor, or a plain number
+        acc_value = accuracy.item() if hasattr(accuracy, "item") else float(accuracy)
         self.loss_sum += loss_value * n
         self.correct_sum += acc_value * n
         self.samples += n

@@ -7,20 +7,9 @@ import re
 import time
 from typing import Any
 
+from ..durations import parse_duration
+
 TRIGGER_TYPES = ("epoch", "time", "best_metric")
-_DURATION = re.compile(r"^\s*(?:(\d+(?:\.\d+)?)h)?\s*(?:(\d+(?:\.\d+)?)m)?\s*(?:(\d+(?:\.\d+)?)s?)?\s*$")
-
-
-def parse_duration(text: str) -> float:
-    """'30s', '5m', '1h30m', '90' → seconds."""
-    match = _DURATION.match(str(text))
-    if not match or not any(match.groups()) or not str(text).strip():
-        raise ValueError(f"checkpoint time {text!r}: use e.g. 30s, 5m, 1h30m or a number of seconds")
-    h, m, s = (float(g) if g else 0.0 for g in match.groups())
-    seconds = h * 3600 + m * 60 + s
-    if seconds <= 0:
-        raise ValueError(f"checkpoint time {text!r} must be positive")
-    return seconds
 
 
 def parse_best_metric(text: str) -> tuple[str | None, str]:
@@ -56,7 +45,10 @@ class CheckpointTrigger:
             if self.every_epochs < 1:
                 raise ValueError("checkpoint_trigger_value must be at least 1 epoch")
         elif kind == "time":
-            self.every_s = parse_duration(value)
+            try:
+                self.every_s = parse_duration(value)
+            except ValueError as exc:
+                raise ValueError(f"checkpoint_trigger_value: {exc}") from None
         else:
             self.metric, self.mode = parse_best_metric(value)
         self.best: float | None = None

@@ -5,6 +5,9 @@ from .networks import ActorCritic, parse_hidden_sizes
 from .normalizer import RunningMeanStd
 from .ppo import PPOConfig, PPOLearner, ppo_losses
 
+# the other runtime packs this one imports (an export that vendors rl vendors them too)
+REQUIRES = ("envs", "reporting")
+
 __all__ = [
     "ActorCritic",
     "PPOConfig",

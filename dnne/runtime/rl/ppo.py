@@ -143,6 +143,31 @@ class PPOLearner:
         stats["learning_rate"] = self.learning_rate
         return stats
 
+    # -- checkpoint: the optimizer's moments and the update count (the weights are the agent's) -------------------
+    def state_dict(self) -> tuple[dict, dict]:
+        tensors, meta = {}, {"updates": self.updates, "optimizer": {}}
+        opt = self.optimizer.state_dict()
+        for pid, pstate in opt["state"].items():
+            for key, value in pstate.items():
+                if isinstance(value, torch.Tensor):
+                    tensors[f"optimizer.{pid}.{key}"] = value.detach().clone()
+                else:
+                    meta["optimizer"].setdefault(str(pid), {})[key] = value
+        meta["param_groups"] = opt["param_groups"]
+        return tensors, meta
+
+    def load_state_dict(self, tensors: dict, meta: dict) -> None:
+        state: dict = {}
+        for name, value in tensors.items():
+            if name.startswith("optimizer."):
+                _, pid, key = name.split(".", 2)
+                state.setdefault(int(pid), {})[key] = value
+        for pid, extra in meta.get("optimizer", {}).items():
+            state.setdefault(int(pid), {}).update(extra)
+        if meta.get("param_groups"):
+            self.optimizer.load_state_dict({"state": state, "param_groups": meta["param_groups"]})
+        self.updates = int(meta.get("updates", 0))
+
     def _schedule(self, kl: float) -> None:
         if self.cfg.lr_schedule != "adaptive":
             return

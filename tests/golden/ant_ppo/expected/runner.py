@@ -11,13 +11,24 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import torch
+
 from dnne_runtime import GraphRunner, Input, QueueNode, exit_process, run_main
 from dnne_runtime.config_check import ConfigError
 from dnne_runtime.envs import make_env
 from dnne_runtime.envs.env_ids import EnvIdError, check_env_name
 from dnne_runtime.envs.stepper import EnvStepper
 from dnne_runtime.rl.agent import PolicyAgent
-from dnne_runtime.rl.trainer import PPOTrainerLoop
+from dnne_runtime.rl.ppo import PPOConfig, PPOLearner
+from dnne_runtime.rl.trainer import (
+    CheckpointSchedule,
+    EpisodeTracker,
+    StopRule,
+    TrainingReport,
+    require_trained_policy,
+    step_tensors,
+    time_out_bootstrap,
+)
 
 
 # Node type 'IsaacGymEnvNode' (template 'isaac_gym_env_node.py.jinja')
@@ -208,52 +219,96 @@ class PPOTrainerNode(QueueNode):
         stop_threshold=475.0,
     ):
         super().__init__(node_id, title)
-        self.settings = {
-            "horizon_length": horizon_length,
-            "num_epochs": num_epochs,
-            "minibatch_size": minibatch_size,
-            "gamma": gamma,
-            "gae_lambda": gae_lambda,
-            "clip_param": clip_param,
-            "value_coef": value_coef,
-            "entropy_coef": entropy_coef,
-            "learning_rate": learning_rate,
-            "max_grad_norm": max_grad_norm,
-            "reward_scale": reward_scale,
-            "lr_schedule": lr_schedule,
-            "kl_target": kl_target,
-            "checkpoint_enabled": checkpoint_enabled,
-            "checkpoint_trigger_type": checkpoint_trigger_type,
-            "checkpoint_trigger_value": checkpoint_trigger_value,
-            "stop_when": stop_when,
-            "stop_threshold": stop_threshold,
-        }
-        self.loop = None
-        self.pending = None
+        self.horizon_length = horizon_length
+        self.num_epochs = num_epochs
+        self.minibatch_size = minibatch_size
+        self.gamma = gamma
+        self.gae_lambda = gae_lambda
+        self.clip_param = clip_param
+        self.value_coef = value_coef
+        self.entropy_coef = entropy_coef
+        self.learning_rate = learning_rate
+        self.max_grad_norm = max_grad_norm
+        self.checkpoint_enabled = checkpoint_enabled
+        self.checkpoint_trigger_type = checkpoint_trigger_type
+        self.checkpoint_trigger_value = checkpoint_trigger_value
+        self.reward_scale = reward_scale
+        self.lr_schedule = lr_schedule
+        self.kl_target = kl_target
+        self.stop_when = stop_when
+        self.stop_threshold = stop_threshold
 
     async def setup(self):
-        self.loop = PPOTrainerLoop(self.ctx, **self.settings)
-        if self.pending is not None:
-            self.loop.load_state_dict(*self.pending)
+        require_trained_policy(self.ctx)  # --inference needs --resume (exit 2 with the fix)
+        self.inference = bool(self.ctx.args.inference)  # inference acts only: no rollout, no update
+        self.config = PPOConfig(
+            horizon_length=self.horizon_length,
+            num_epochs=self.num_epochs,
+            minibatch_size=self.minibatch_size,
+            gamma=self.gamma,
+            gae_lambda=self.gae_lambda,
+            clip_param=self.clip_param,
+            value_coef=self.value_coef,
+            entropy_coef=self.entropy_coef,
+            learning_rate=self.learning_rate,
+            max_grad_norm=self.max_grad_norm,
+            reward_scale=self.reward_scale,
+            lr_schedule=self.lr_schedule,
+            kl_target=self.kl_target,
+        )
+        self.learner = None  # built on the first step: it needs the model and the number of envs
+        self.restored = None  # the checkpoint's optimizer state, applied when the learner is built
+        self.episodes = EpisodeTracker(self.ctx)
+        self.checkpoints = CheckpointSchedule(
+            self.checkpoint_enabled, self.checkpoint_trigger_type, self.checkpoint_trigger_value
+        )
+        self.stop_rule = StopRule(self.ctx, self.stop_when, self.stop_threshold)
+        self.stop_reason = None
+        self.report = TrainingReport(self.ctx)
 
     async def compute(self, state, policy_output, reward, done, model, info):
-        out = self.loop.step(state, policy_output, reward, done, model, info)
-        self.ctx.step_boundary()
-        if self.loop.stop_reason is not None:
-            self.ctx.request_stop(self.loop.stop_reason)
+        reward, done = step_tensors(reward, done)
+        self.episodes.update(reward, done, info)  # returns and lengths of the episodes that ended in this step
+        out = {"training_complete": True}  # lets the env take its next step
+        if not self.inference:
+            if self.learner is None:
+                self.learner = PPOLearner(model, reward.numel(), self.config, reward.device, seed=self.ctx.seed or 0)
+                if self.restored is not None:
+                    self.learner.load_state_dict(*self.restored)
+            # rollout: this step's transition (a time-out is bootstrapped with the value of its terminal state)
+            time_outs, terminal_value = time_out_bootstrap(model, state, info)
+            po = policy_output
+            self.learner.record(
+                po["obs"], po["action"], po["log_prob"], po["value"], reward, done, time_outs, terminal_value
+            )
+            if self.learner.buffer.full:
+                # PPO update: GAE bootstrapped with V(post-step observation), then epochs × minibatches of
+                # clipped-surrogate steps (zero_grad, backward, clip_grad_norm, step); the buffer starts over
+                losses = self.learner.update(model.value(state))
+                self.report.update(self.learner.updates, self.episodes, losses)
+                if self.checkpoints.due(self.learner.updates, self.episodes.stats.mean_return):
+                    self.ctx.request_checkpoint(f"update_{self.learner.updates}")
+                out["loss"] = torch.tensor(losses["loss"])
+        if self.stop_reason is None:
+            self.stop_reason = self.stop_rule.check(self.episodes)
+            if self.stop_reason is not None and not self.inference:
+                self.ctx.request_checkpoint("final")  # taken at the step boundary below
+        self.ctx.step_boundary()  # the env step is complete: checkpoints are taken and signals honoured here
+        if self.stop_reason is not None:
+            self.ctx.request_stop(self.stop_reason)
         return out
 
     def state_dict(self):
-        return self.loop.state_dict() if self.loop is not None else ({}, {})
+        if self.learner is None:
+            return self.restored or ({}, {})
+        return self.learner.state_dict()
 
     def load_state_dict(self, tensors, meta):
-        if self.loop is None:
-            self.pending = (tensors, meta)
-        else:
-            self.loop.load_state_dict(tensors, meta)
+        self.restored = (tensors, meta)
 
     async def on_stop(self, reason):
-        self.loop.finish(reason)
+        updates = self.learner.updates if self.learner is not None else None
+        self.report.finish(reason, self.episodes, updates)
 
 
 def build_graph(runner: GraphRunner, config: dict) -> None:

@@ -12,15 +12,72 @@ from __future__ import annotations
 from pathlib import Path
 
 import torch.nn.functional as F
+from torch import nn
 
 from dnne_runtime import GraphRunner, Input, QueueNode, exit_process, run_main
 from dnne_runtime.data import load_mnist
 from dnne_runtime.ml.batching import BatchFeed, dataset_schema, make_iterator
-from dnne_runtime.ml.evaluation import SplitEvaluator, batch_accuracy, check_classification
-from dnne_runtime.ml.loop import format_metrics, training_loop
+from dnne_runtime.ml.evaluation import batch_accuracy, batches_of, check_classification, no_grad, summed_cross_entropy
+from dnne_runtime.ml.loop import TrainingLoop, format_metrics
 from dnne_runtime.ml.network import NetworkModel
-from dnne_runtime.ml.optim import LRSchedule, load_optimizer_state, make_optimizer, optimizer_state, warm_up
-from dnne_runtime.ml.training import EpochTracking, OptimizerStep
+from dnne_runtime.ml.optim import (
+    LRSchedule,
+    check_optimizer_state,
+    load_optimizer_state,
+    make_optimizer,
+    optimizer_state,
+    warm_up,
+)
+from dnne_runtime.ml.training import EpochTracking, check_step_inputs, clip_grad_norm, loss_value
+from dnne_runtime.ml.triggers import CheckpointTrigger
+
+
+# Generated for node '4'
+class FashionMnistCnnNet(nn.Module):
+    """The model of the Network node: [1, 28, 28] per sample -> [10]."""
+
+    def __init__(self):
+        super().__init__()
+        # node 5 Conv2DLayer: [1, 28, 28] -> [32, 28, 28]
+        self.conv1 = nn.Conv2d(1, 32, 3, stride=1, padding=1)
+        # node 6 BatchNorm: [32, 28, 28] -> [32, 28, 28]
+        self.bn1 = nn.BatchNorm2d(32, eps=1e-05, momentum=0.1)
+        # node 7 Activation: [32, 28, 28] -> [32, 28, 28]
+        self.relu1 = nn.ReLU()
+        # node 8 MaxPool2D: [32, 28, 28] -> [32, 14, 14]
+        self.maxpool1 = nn.MaxPool2d(2, stride=2)
+        # node 9 Conv2DLayer: [32, 14, 14] -> [64, 14, 14]
+        self.conv2 = nn.Conv2d(32, 64, 3, stride=1, padding=1)
+        # node 10 BatchNorm: [64, 14, 14] -> [64, 14, 14]
+        self.bn2 = nn.BatchNorm2d(64, eps=1e-05, momentum=0.1)
+        # node 11 Activation: [64, 14, 14] -> [64, 14, 14]
+        self.relu2 = nn.ReLU()
+        # node 12 MaxPool2D: [64, 14, 14] -> [64, 7, 7]
+        self.maxpool2 = nn.MaxPool2d(2, stride=2)
+        # node 13 Flatten: [64, 7, 7] -> [3136]
+        self.flatten1 = nn.Flatten()
+        # node 14 LinearLayer: [3136] -> [128]
+        self.linear1 = nn.Linear(3136, 128)
+        self.relu3 = nn.ReLU()
+        self.dropout1 = nn.Dropout(0.25)
+        # node 15 LinearLayer: [128] -> [10]
+        self.linear2 = nn.Linear(128, 10)
+
+    def forward(self, x):
+        conv1 = self.conv1(x)
+        bn1 = self.bn1(conv1)
+        relu1 = self.relu1(bn1)
+        maxpool1 = self.maxpool1(relu1)
+        conv2 = self.conv2(maxpool1)
+        bn2 = self.bn2(conv2)
+        relu2 = self.relu2(bn2)
+        maxpool2 = self.maxpool2(relu2)
+        flatten1 = self.flatten1(maxpool2)
+        linear1 = self.linear1(flatten1)
+        relu3 = self.relu3(linear1)
+        dropout1 = self.dropout1(relu3)
+        linear2 = self.linear2(dropout1)
+        return linear2
 
 
 # Node type 'AdamOptimizer' (template 'adam_optimizer.py.jinja')
@@ -41,23 +98,31 @@ class AdamOptimizer(QueueNode):
         weight_decay: float = 0.0,
     ):
         super().__init__(node_id, title)
-        self.options = {"learning_rate": learning_rate, "beta1": beta1, "beta2": beta2, "weight_decay": weight_decay}
+        self.options = {
+            "lr": learning_rate,
+            "betas": (beta1, beta2),
+            "weight_decay": weight_decay,
+        }  # the keyword arguments of torch.optim.Adam
         self.handle = None
         self.pending = None
 
     async def setup(self):
-        warm_up("adam")
+        warm_up("Adam")
 
     async def compute(self, network):
-        self.handle = make_optimizer("adam", network, **self.options)
+        self.handle = make_optimizer("Adam", network, **self.options)
         if self.pending is not None:
             load_optimizer_state(self.handle, *self.pending)
             self.pending = None
-        training_loop(self.ctx).add_optimizer(self.handle)
+        self.ctx.pack_state("ml", TrainingLoop).add_optimizer(self.handle)
         return {"optimizer": self.handle}
 
     def state_dict(self):
         return optimizer_state(self.handle, self.pending)
+
+    def check_saved_state(self, tensors, meta, parameter_shapes):
+        """At resume, before setup builds the optimizer: the saved state must fit the network's parameters."""
+        check_optimizer_state(tensors, meta, parameter_shapes)
 
     def load_state_dict(self, tensors, meta):
         if self.handle is None:
@@ -144,9 +209,12 @@ class EpochTracker(QueueNode):
 
 # Node type 'Evaluate' (template 'evaluate.py.jinja')
 class Evaluate(QueueNode):
-    """Evaluate: registers an evaluator with the training loop, which runs it after the last step of each epoch (and
-    every N steps) so that the epoch's metrics record holds test_loss/test_accuracy. With --inference it evaluates
-    the loaded model once, under torch.inference_mode(), reports the accuracy and ends the run."""
+    """Evaluate: evaluates the model on the test split after the last step of each epoch (weights as trained so far).
+
+    It registers itself with the training loop, which calls `evaluate()` after the last step of each epoch (and
+    every N steps), so that the epoch's metrics record holds test_loss/test_accuracy. With --inference it evaluates
+    the loaded model once, reports the accuracy and ends the run.
+    """
 
     INPUTS = {"model": Input.STICKY, "dataset": Input.STICKY}
     OUTPUTS = ()
@@ -160,32 +228,42 @@ class Evaluate(QueueNode):
         self.every_n_steps = int(every_n_steps)
 
     async def compute(self, model, dataset):
-        prefix = "test" if self.split == "test" else "train_eval"
-        evaluator = SplitEvaluator(
-            model,
-            dataset.split(self.split == "train"),
-            prefix=prefix,
-            batch_size=self.batch_size,
-            every_n_steps=self.every_n_steps,
-            device=self.ctx.device,
-        )
+        self.net = model
+        self.data = dataset.split(self.split == "train")
+        self.prefix = "test" if self.split == "test" else "train_eval"
         if not self.ctx.args.inference:
-            training_loop(self.ctx).add_evaluator(evaluator)
+            self.ctx.pack_state("ml", TrainingLoop).add_evaluator(self)
             return None
-        result = evaluator.evaluate()
-        samples = len(evaluator.split)
+        result = self.evaluate()
+        samples = len(self.data)
         self.ctx.log(f"inference on the {self.split} split ({samples:,} samples): {format_metrics(result)}")
         self.ctx.metrics.write(
             {
                 "event": "inference",
                 "split": self.split,
                 "samples": samples,
-                "loss": result[f"{prefix}_loss"],
-                "accuracy": result[f"{prefix}_accuracy"],
+                "loss": result[f"{self.prefix}_loss"],
+                "accuracy": result[f"{self.prefix}_accuracy"],
             }
         )
         self.ctx.request_stop("done")
         return None
+
+    def evaluate(self):
+        """Mean cross-entropy and accuracy over the whole split, in eval mode and without gradients."""
+        model, n = self.net, len(self.data)
+        was_training = model.training
+        model.eval()
+        loss_sum, correct = 0.0, 0
+        try:
+            with no_grad():
+                for x, y in batches_of(self.data, self.batch_size, self.ctx.device):
+                    logits = model(x)
+                    loss_sum += summed_cross_entropy(logits, y)
+                    correct += int((logits.argmax(dim=1) == y).sum().item())
+        finally:
+            model.train(was_training)  # the training mode it had (dropout, batch norm statistics)
+        return {f"{self.prefix}_loss": loss_sum / max(n, 1), f"{self.prefix}_accuracy": correct / max(n, 1)}
 
 
 # Node type 'FashionMNISTDataset' (template 'fashion_mnist_dataset.py.jinja')
@@ -268,9 +346,12 @@ class LRScheduler(QueueNode):
 
 # Node type 'Network' (template 'network.py.jinja')
 class Network(QueueNode):
-    """Neural Network: an nn.Sequential of its layer specs, built at the first batch from the real input shape.
+    """Neural Network: a model made of the layer chain between `layers` and `to_output`.
 
-    Sends `output` for every batch and `model` once (optimizers and Evaluate hold on to it).
+    The export wrote the chain out as an nn.Module class (above; passed here as `architecture`); the model is built
+    at the first batch and trained in place. Sends `output` for every batch and `model` once (optimizers and
+    Evaluate hold on to it). With checkpointing enabled, `trigger` decides after each step and epoch whether to ask
+    for a checkpoint (taken at the step boundary).
     """
 
     INPUTS = {"input": Input.CONSUME, "to_output": Input.CONSUME}
@@ -281,43 +362,61 @@ class Network(QueueNode):
         node_id: str,
         title: str = "",
         *,
-        layers: list,
+        architecture: type,
+        input_shape: list,
         checkpoint_enabled: bool = True,
         checkpoint_trigger_type: str = "epoch",
         checkpoint_trigger_value: str = "50",
         checkpoint_load_on_start: bool = False,
     ):
         super().__init__(node_id, title)
-        self.net = NetworkModel(
-            self,
-            layers,
-            checkpoint_enabled=checkpoint_enabled,
-            trigger_type=checkpoint_trigger_type,
-            trigger_value=checkpoint_trigger_value,
-            load_on_start=checkpoint_load_on_start,
-        )
+        self.net = NetworkModel(self, architecture, input_shape, load_on_start=checkpoint_load_on_start)
+        self.trigger = None
+        if checkpoint_enabled:
+            self.trigger = CheckpointTrigger(checkpoint_trigger_type, checkpoint_trigger_value)
 
     async def setup(self):
         self.net.setup(self.ctx)
+        if self.trigger is not None and not self.ctx.args.inference:
+            loop = self.ctx.pack_state("ml", TrainingLoop)
+            loop.add_step_listener(self.checkpoint_after_step)
+            loop.add_epoch_listener(self.checkpoint_after_epoch)
+
+    def checkpoint_after_step(self, step):
+        tag = self.trigger.on_step(step)  # time-based: every T of wall time
+        if tag:
+            self.ctx.request_checkpoint(tag)
+
+    def checkpoint_after_epoch(self, record):
+        tag = self.trigger.on_epoch(record)  # every N epochs, or a new best metric
+        if tag:
+            self.ctx.request_checkpoint(tag)
 
     async def compute(self, input, to_output):
         first = self.net.model is None
-        output = self.net.forward(input)
+        output = self.net.forward(input)  # builds the architecture at the first batch
         return {"output": output, "model": self.net.model} if first else {"output": output}
 
     def state_dict(self):
-        return self.net.state_dict()
+        tensors, meta = self.net.state_dict()
+        if self.trigger is not None:
+            meta = {**meta, "trigger": self.trigger.state()}
+        return tensors, meta
 
     def load_state_dict(self, tensors, meta):
+        if self.trigger is not None and isinstance(meta.get("trigger"), dict):
+            self.trigger.load(meta["trigger"])
         self.net.load_state_dict(tensors, meta)
 
 
 # Node type 'TrainingStep' (template 'training_step.py.jinja')
 class TrainingStep(QueueNode):
-    """Training Step: zero_grad, backward, (clip), optimizer step; then the end-of-step work of the training loop
-    (epoch records, evaluation, checkpoints, stop) and a `ready` token for the next batch.
+    """Training Step: backward pass and optimizer step for each loss; then epoch-end work, checkpoints and stops.
 
-    It sends one `ready` at start: the token that primes the GetBatch → … → TrainingStep loop.
+    Each step: zero_grad, backward, (clip the gradient norm), optimizer step (which also advances attached LR
+    schedules); then the training loop's end-of-step work (epoch records, evaluation, checkpoints, stop) and a
+    `ready` token for the next batch. It sends one `ready` at start: the token that primes the
+    GetBatch → … → TrainingStep loop. With --inference the loss is only recorded.
     """
 
     INPUTS = {"loss": Input.CONSUME, "optimizer": Input.STICKY}
@@ -325,28 +424,46 @@ class TrainingStep(QueueNode):
 
     def __init__(self, node_id: str, title: str = "", *, grad_clip: float = 0.0, mixed_precision: bool = False):
         super().__init__(node_id, title)
-        self.stepper = OptimizerStep(grad_clip=grad_clip, mixed_precision=mixed_precision)
+        self.grad_clip = float(grad_clip)
+        self.mixed_precision = bool(mixed_precision)
 
     async def setup(self):
-        self.stepper.setup(self.ctx)
-        self.loop = training_loop(self.ctx)
+        self.loop = self.ctx.pack_state("ml", TrainingLoop)
+        self.steps = 0
+        self.training = not self.ctx.args.inference
+        # mixed precision: the Network's forward runs under autocast; float16 (no bfloat16 on this GPU) needs a
+        # gradient scaler, which is None otherwise
+        self.scaler = self.loop.use_mixed_precision(self.ctx) if self.mixed_precision and self.training else None
 
     def initial_outputs(self):
         self.loop.mark_start()
         return {"ready": True}
 
     async def compute(self, loss, optimizer):
-        info = self.stepper.step(loss, optimizer)
-        await self.loop.end_of_step(info["step"])
+        self.steps += 1
+        info = {"step": self.steps, "loss": loss_value(loss, self.steps, training=self.training)}
+        if self.training:
+            check_step_inputs(loss, optimizer)
+            optimizer.zero_grad(set_to_none=True)
+            if self.scaler is None:
+                loss.backward()
+            else:
+                self.scaler.scale(loss).backward()
+                if self.grad_clip > 0:
+                    self.scaler.unscale_(optimizer.optimizer)  # clip the true gradients, not the scaled ones
+            if self.grad_clip > 0:
+                info["grad_norm"] = clip_grad_norm(optimizer.model, self.grad_clip)
+            optimizer.step(self.scaler)
+        await self.loop.end_of_step(self.steps)
         if self.ctx.stopping or self.loop.stop_requested:
             return {"step_complete": info}  # no new batch after the last step
         return {"ready": True, "step_complete": info}
 
     def state_dict(self):
-        return self.stepper.state_dict()
+        return {}, {"steps": self.steps}
 
     def load_state_dict(self, tensors, meta):
-        self.stepper.load_state_dict(tensors, meta)
+        self.steps = int(meta.get("steps", 0))
 
 
 def build_graph(runner: GraphRunner, config: dict) -> None:
@@ -354,7 +471,7 @@ def build_graph(runner: GraphRunner, config: dict) -> None:
     fashion_mnist_dataset_1 = runner.add(FashionMNISTDataset("1", "Fashion-MNIST Dataset", **params["1"]))
     batch_sampler_1 = runner.add(BatchSampler("2", "Batch Sampler", **params["2"]))
     get_batch_1 = runner.add(GetBatch("3", "Get Batch", **params["3"]))
-    network_1 = runner.add(Network("4", "Neural Network", **params["4"]))
+    network_1 = runner.add(Network("4", "Neural Network", architecture=FashionMnistCnnNet, **params["4"]))
     cross_entropy_loss_1 = runner.add(CrossEntropyLoss("16", "Cross Entropy Loss", **params["16"]))
     adam_optimizer_1 = runner.add(AdamOptimizer("17", "Adam Optimizer", **params["17"]))
     training_step_1 = runner.add(TrainingStep("18", "Training Step", **params["18"]))
