@@ -231,7 +231,13 @@ def build_export(
     start = time.perf_counter()
     files = {
         "runner.py": runner.encode("utf-8"),
-        "config.json": config_json(folded.name, graph_hash, {i: params[i] for i in order}, workflow_id).encode("utf-8"),
+        "config.json": config_json(
+            folded.name,
+            graph_hash,
+            {i: params[i] for i in order},
+            workflow_id,
+            limits=config_limits(folded, order, params),
+        ).encode("utf-8"),
         "requirements.txt": requirements_txt(folded, order).encode("utf-8"),
     }
     declared = {pack for node_id in order for pack in getattr(folded.nodes[node_id].spec, "packs", ()) or ()}
@@ -403,8 +409,18 @@ def structure_hash(graph: Graph, order: list[str]) -> str:
     return hashlib.sha256(json.dumps(doc, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
 
 
-def config_json(name: str, graph_hash: str, params: dict[str, dict[str, Any]], workflow_id: str | None = None) -> str:
-    """config.json: every value is data (`workflow_id` is the workflow's own id, null when it has none)."""
+def config_json(
+    name: str,
+    graph_hash: str,
+    params: dict[str, dict[str, Any]],
+    workflow_id: str | None = None,
+    *,
+    limits: dict[str, dict[str, dict[str, Any]]] | None = None,
+) -> str:
+    """config.json: every value is data (`workflow_id` is the workflow's own id, null when it has none).
+
+    `limits` (node id → field → min/max or choices) lets the runner re-check a hand-edited value at start against
+    the same ranges and choices the validator checked at export (dnne_runtime/config_check.py)."""
     doc = {
         "dnne_version": dnne.__version__,
         "workflow": name,
@@ -412,10 +428,37 @@ def config_json(name: str, graph_hash: str, params: dict[str, dict[str, Any]], w
         "graph_hash": graph_hash,
         "nodes": params,
     }
+    if limits:
+        doc["limits"] = limits
     try:
         return json.dumps(doc, sort_keys=True, indent=2, ensure_ascii=True, allow_nan=False) + "\n"
     except ValueError as exc:  # defensive: params were checked one by one above
         raise ExportError(f"config.json would not be valid JSON: {exc}") from exc
+
+
+def config_limits(graph: Graph, order: list[str], params: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """The declared range or choices of every config value that is a widget passed through unchanged.
+
+    A parameter the exporter computed (it differs from the widget's value, or has no widget) gets no limits: its
+    widget's range says nothing about it."""
+    limits: dict[str, dict[str, Any]] = {}
+    for node_id in order:
+        node = graph.nodes[node_id]
+        fields: dict[str, Any] = {}
+        for spec in node.spec.inputs:
+            if not spec.is_widget or spec.name not in params[node_id] or spec.name not in node.widgets:
+                continue
+            value = params[node_id][spec.name]
+            if type(value) is not type(node.widgets[spec.name]) or value != node.widgets[spec.name]:
+                continue
+            if spec.type == "COMBO" and spec.options:
+                fields[spec.name] = {"choices": list(spec.options)}
+            elif spec.type in ("INT", "FLOAT") and (spec.min is not None or spec.max is not None):
+                rule = {"min": spec.min} if spec.min is not None else {}
+                fields[spec.name] = rule | ({"max": spec.max} if spec.max is not None else {})
+        if fields:
+            limits[node_id] = fields
+    return limits
 
 
 def requirements_txt(graph: Graph, order: list[str]) -> str:
