@@ -129,11 +129,7 @@ def class_source(node_class: type, class_name: str) -> str:
                     single = ast.ImportFrom(module=_vendored(stmt.module or ""), names=[alias], level=stmt.level)
                 imports[binding] = ast.unparse(single)
     text = ast.get_source_segment(module_text, cls) or ""
-    text = (
-        "\n".join(ast.unparse(d) and "@" + ast.unparse(d) for d in cls.decorator_list)
-        + ("\n" if cls.decorator_list else "")
-        + text
-    )
+    text = "".join("@" + ast.unparse(d) + "\n" for d in cls.decorator_list) + text
     free = _free_names(symtable.symtable(text, path, "exec"), node_class.__name__)
     used = sorted(free & set(imports))
     unknown = sorted(free - set(imports) - set(dir(builtins)))
