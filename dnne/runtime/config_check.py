@@ -17,6 +17,7 @@ import inspect
 import re
 from typing import Any
 
+from .declare import choice_problem, range_problem
 from .suggest import did_you_mean
 
 __all__ = ["ConfigError", "NodeParams", "check_node_limits", "check_node_params", "explain_build_error"]
@@ -134,16 +135,12 @@ def _limit_problem(value: Any, rule: dict) -> str | None:
     """What `value` should be under `rule`, or None when it fits."""
     choices = rule.get("choices")
     if isinstance(choices, list):
-        return None if value in choices else "one of " + ", ".join(repr(c) for c in choices)
+        return choice_problem(value, choices)
     if not _is_number(value):
         return None  # a type problem: check_node_params reports those
     low = rule.get("min") if _is_number(rule.get("min")) else None
     high = rule.get("max") if _is_number(rule.get("max")) else None
-    if (low is None or value >= low) and (high is None or value <= high):
-        return None
-    if low is not None and high is not None:
-        return f"{low!r} ≤ value ≤ {high!r}"
-    return f"value ≥ {low!r}" if low is not None else f"value ≤ {high!r}"
+    return range_problem(value, low, high)
 
 
 def _is_number(value: Any) -> bool:

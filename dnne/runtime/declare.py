@@ -32,6 +32,20 @@ class Input(str, enum.Enum):
     ANY = "any"
 
 
+def range_problem(value: Any, low: Any, high: Any) -> str | None:
+    """None when the number `value` is within [low, high] (None: unbounded), else the range it should be in."""
+    if (low is None or value >= low) and (high is None or value <= high):
+        return None
+    if low is not None and high is not None:
+        return f"{low!r} ≤ value ≤ {high!r}"
+    return f"value ≥ {low!r}" if low is not None else f"value ≤ {high!r}"
+
+
+def choice_problem(value: Any, options: Any) -> str | None:
+    """None when `value` is one of `options`, else the choices."""
+    return None if value in options else "one of " + ", ".join(repr(o) for o in options)
+
+
 class Declaration:
     """Base of every declaration; `attr` is the class attribute it is bound to, `name` the port/field name."""
 
@@ -90,14 +104,6 @@ class _Number(Widget):
         super().__init__(default, **kw)
         self.min, self.max, self.step = min, max, step
 
-    def _range_problem(self, value: Any) -> str | None:
-        low, high = self.min, self.max
-        if (low is None or value >= low) and (high is None or value <= high):
-            return None
-        if low is not None and high is not None:
-            return f"{low!r} ≤ value ≤ {high!r}"
-        return f"value ≥ {low!r}" if low is not None else f"value ≤ {high!r}"
-
 
 class Int(_Number):
     kind = "INT"
@@ -112,7 +118,7 @@ class Int(_Number):
     def problem(self, value: Any) -> str | None:
         if isinstance(value, bool) or not isinstance(value, int):
             return "an integer"
-        return self._range_problem(value)
+        return range_problem(value, self.min, self.max)
 
 
 class Float(_Number):
@@ -124,7 +130,7 @@ class Float(_Number):
     def problem(self, value: Any) -> str | None:
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
             return "a finite number"
-        return self._range_problem(value)
+        return range_problem(value, self.min, self.max)
 
 
 class Bool(Widget):
@@ -163,7 +169,7 @@ class Choice(Widget):
         return str(value)
 
     def problem(self, value: Any) -> str | None:
-        return None if value in self.options else "one of " + ", ".join(repr(o) for o in self.options)
+        return choice_problem(value, self.options)
 
 
 class Param(Declaration):
