@@ -227,6 +227,7 @@ class NodeType:
     type_vars: Callable[[Sequence[GraphNode]], Mapping[str, Any]] | None = None
     python_module: str = "custom_nodes.dnne"
     node_class: type | None = None  # a declared class (dnne.runtime.declare): its source is copied into runner.py
+    packs: tuple[str, ...] = ()  # runtime packs the class imports from (vendored beside the core, see writer.py)
 
     @classmethod
     def from_class(
@@ -286,6 +287,7 @@ class NodeType:
             data_source=data_source,
             legacy_types=tuple(getattr(node_class, "LEGACY_TYPES", ())),
             node_class=node_class,
+            packs=tuple(getattr(node_class, "PACKS", ())),
         )
 
     # -- lookups -------------------------------------------------------------------------------------------

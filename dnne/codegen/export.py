@@ -240,7 +240,7 @@ def build_export(
         ).encode("utf-8"),
         "requirements.txt": requirements_txt(folded, order).encode("utf-8"),
     }
-    declared = {pack for node_id in order for pack in getattr(folded.nodes[node_id].spec, "packs", ()) or ()}
+    declared = {pack for node_id in order for pack in folded.nodes[node_id].spec.packs}
     packs = export_packs(runner, declared)
     readme = _readme_vars(folded.name, data_sources(folded, order)) | {"packs": packs}  # flags: those of the packs
     files["README.md"] = render("README.md.jinja", **readme).encode()
